@@ -1,0 +1,1 @@
+"""The shared runtime kit: settings, PostgreSQL, migrations, messaging, telemetry, clock."""

@@ -1,0 +1,257 @@
+"""Transactional outbox: how a service publishes.
+
+``Outbox.publish(conn, ...)`` writes the event into the service's ``outbox`` table inside
+the caller's transaction, so the event exists if and only if the state change committed.
+:class:`OutboxRelay` then sends unsent rows in id order with the broker's idempotent
+producer (``acks=all``), waits for every acknowledgement and only then marks them sent. A
+crash between sending and marking makes the relay send them again: consumers skip the
+duplicates by ``event_id``. A trigger ``NOTIFY``s the relay when a transaction that wrote
+to the outbox commits, so it does not poll while events are flowing.
+
+The W3C trace context of the publishing code is stored with the row and restored when the
+relay sends it, so the trace goes on from the HTTP request (or message) that caused it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+from pydantic import BaseModel
+
+from socsec.contracts.envelope import Envelope
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
+
+    from socsec.kit.db import Database
+
+log = logging.getLogger(__name__)
+
+#: The envelope being handled by the current consumer, so that events published while
+#: handling it inherit its correlation id and name it as their cause.
+current_envelope: contextvars.ContextVar[Envelope | None] = contextvars.ContextVar(
+    "socsec_current_envelope", default=None
+)
+
+_INSERT = """INSERT INTO outbox (event_id, topic, key, value, headers)
+              VALUES ($1, $2, $3, $4, $5)"""
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event to publish: what :meth:`Outbox.publish_many` takes."""
+
+    topic: str
+    event_type: str
+    key: str | None
+    payload: BaseModel | Mapping[str, Any]
+    schema_version: int = 1
+
+
+class Outbox:
+    """Writes events of one producer (service) into its outbox table."""
+
+    def __init__(self, producer: str, topic_prefix: str = "") -> None:
+        self.producer = producer
+        self.topic_prefix = topic_prefix
+
+    def envelope(
+        self,
+        event_type: str,
+        payload: BaseModel | Mapping[str, Any],
+        *,
+        schema_version: int = 1,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> Envelope:
+        parent = current_envelope.get()
+        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else dict(payload)
+        env = Envelope(
+            event_type=event_type,
+            schema_version=schema_version,
+            producer=self.producer,
+            correlation_id=correlation_id or (parent.correlation_id if parent else None),
+            causation_id=causation_id or (str(parent.event_id) if parent else None),
+            payload=data,
+        )
+        if env.correlation_id is None:
+            env = env.model_copy(update={"correlation_id": str(env.event_id)})
+        return env
+
+    def _row(self, topic: str, key: str | None, env: Envelope) -> tuple[Any, ...]:
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        headers["event_type"] = env.event_type
+        return (
+            env.event_id,
+            f"{self.topic_prefix}{topic}",
+            key.encode() if key is not None else None,
+            env.to_bytes(),
+            headers,
+        )
+
+    async def publish(
+        self,
+        conn: asyncpg.Connection,
+        topic: str,
+        *,
+        event_type: str,
+        key: str | None,
+        payload: BaseModel | Mapping[str, Any],
+        schema_version: int = 1,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> Envelope:
+        """Record one event in the caller's transaction; it is sent after commit."""
+        env = self.envelope(
+            event_type,
+            payload,
+            schema_version=schema_version,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        await conn.execute(_INSERT, *self._row(topic, key, env))
+        return env
+
+    async def publish_many(
+        self, conn: asyncpg.Connection, events: Iterable[PendingEvent]
+    ) -> list[Envelope]:
+        """Record many events in one round trip (same ordering as given)."""
+        envs: list[Envelope] = []
+        rows = []
+        for event in events:
+            env = self.envelope(event.event_type, event.payload, schema_version=event.schema_version)
+            envs.append(env)
+            rows.append(self._row(event.topic, event.key, env))
+        if rows:
+            await conn.executemany(_INSERT, rows)
+        return envs
+
+
+class OutboxRelay:
+    """Sends the outbox of one schema to Kafka; one active relay per schema at a time.
+
+    Several instances of a service may run: they compete for a PostgreSQL advisory lock
+    and only the holder relays, which keeps the order of events with the same key.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        broker: KafkaBroker,
+        *,
+        batch_size: int = 1000,
+        idle_poll_s: float = 1.0,
+        retention: str = "1 day",
+    ) -> None:
+        self.db = db
+        self.broker = broker
+        self.batch_size = batch_size
+        self.idle_poll_s = idle_poll_s
+        self.retention = retention
+        self.sent = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.channel = f"socsec_outbox_{db.schema}"
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self.run(), name=f"outbox-relay:{self.db.schema}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def _notified(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while not self._stopping:
+            try:
+                async with self.db.connection() as conn:
+                    await self._lead(conn)
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay of %s failed; restarting in %.1fs", self.db.schema, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _lead(self, conn: asyncpg.Connection) -> None:
+        lock = f"socsec-outbox-relay:{self.db.schema}"
+        while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock):
+            await asyncio.sleep(2.0)
+        await conn.add_listener(self.channel, self._notified)
+        try:
+            last_purge = 0.0
+            while not self._stopping:
+                self._wake.clear()
+                sent = await self.relay_once(conn)
+                if time.monotonic() - last_purge > 60:
+                    await conn.execute(
+                        f"DELETE FROM outbox WHERE sent_at < now() - interval '{self.retention}'"
+                    )
+                    last_purge = time.monotonic()
+                if sent < self.batch_size:
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self.idle_poll_s)
+                    except TimeoutError:
+                        pass
+        finally:
+            await conn.remove_listener(self.channel, self._notified)
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
+
+    async def relay_once(self, conn: asyncpg.Connection) -> int:
+        """Send one batch of unsent events and mark them sent; return how many."""
+        rows = await conn.fetch(
+            """SELECT id, topic, key, value, headers FROM outbox
+                WHERE sent_at IS NULL ORDER BY id LIMIT $1""",
+            self.batch_size,
+        )
+        if not rows:
+            return 0
+        futures = []
+        for row in rows:
+            headers = row["headers"]
+            if isinstance(headers, str):
+                headers = json.loads(headers)
+            carrier = dict(headers)
+            token = otel_context.attach(propagate.extract(carrier))
+            try:
+                # The telemetry middleware injects the new producer span's context.
+                for name in ("traceparent", "tracestate"):
+                    carrier.pop(name, None)
+                futures.append(
+                    await self.broker.publish(
+                        row["value"],
+                        topic=row["topic"],
+                        key=row["key"],
+                        headers=carrier,
+                        no_confirm=True,
+                    )
+                )
+            finally:
+                otel_context.detach(token)
+        await asyncio.gather(*futures)
+        await conn.execute(
+            "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+            [row["id"] for row in rows],
+        )
+        self.sent += len(rows)
+        return len(rows)

@@ -1,0 +1,134 @@
+"""Everything one service process holds: settings, database, broker, outbox, clock.
+
+Built once in the service's ``main.create_app`` and started/stopped by the FastAPI
+lifespan. One broker per process; consumers are registered before it starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import CollectorRegistry
+
+from socsec.kit import migrator
+from socsec.kit.clock import CLOCK_TOPIC, BusinessClock, Clock
+from socsec.kit.consumer import Handler, IdempotentConsumer
+from socsec.kit.db import Database
+from socsec.kit.follower import TopicFollower
+from socsec.kit.logging import setup_logging
+from socsec.kit.outbox import Outbox, OutboxRelay
+from socsec.kit.pseudonym import Pseudonymizer
+from socsec.kit.telemetry import setup_tracing
+
+if TYPE_CHECKING:
+    from socsec.kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        migrations_package: str | None = None,
+        clock: Clock | None = None,
+        follow_clock: bool = True,
+        configure_logging: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.name = settings.service_name
+        self.pseudonymizer = Pseudonymizer(settings.pseudonym_key.get_secret_value())
+        if configure_logging:
+            setup_logging(self.name, self.pseudonymizer, level=settings.log_level, json=settings.log_json)
+        self.tracer_provider = setup_tracing(self.name, self.pseudonymizer)
+        self.metrics = CollectorRegistry()
+        self.db = Database(
+            settings.database_url,
+            settings.schema,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+        )
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            client_id=f"socsec-{self.name}",
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=2,
+            middlewares=[
+                KafkaTelemetryMiddleware(tracer_provider=self.tracer_provider),
+                KafkaPrometheusMiddleware(registry=self.metrics, app_name=f"socsec-{self.name}"),
+            ],
+            logger=logging.getLogger(f"socsec.{self.name}.broker"),
+            log_level=logging.DEBUG,
+        )
+        self.outbox = Outbox(producer=self.name, topic_prefix=settings.topic_prefix)
+        self.relay = OutboxRelay(self.db, self.broker)
+        self.migrations_package = migrations_package
+        self.clock: Clock = clock or BusinessClock()
+        self._clock_follower: TopicFollower | None = None
+        if follow_clock and isinstance(self.clock, BusinessClock):
+            self._clock_follower = TopicFollower(
+                settings.kafka_bootstrap_servers,
+                settings.topic(CLOCK_TOPIC),
+                self._on_clock,
+                name=f"{self.name}:clock",
+            )
+        self.consumers: list[IdempotentConsumer] = []
+        self.started = False
+
+    def _on_clock(self, record) -> None:  # type: ignore[no-untyped-def]
+        assert isinstance(self.clock, BusinessClock)
+        self.clock.apply(record.value)
+        log.info("business clock is now %s", self.clock.now().isoformat())
+
+    def subscribe(self, topic: str, handler: Handler, *, name: str | None = None) -> IdempotentConsumer:
+        """Register an idempotent consumer of a contract topic (before :meth:`start`)."""
+        consumer_name = f"{self.name}.{name or handler.__name__}"
+        consumer = IdempotentConsumer(
+            db=self.db,
+            broker=self.broker,
+            name=consumer_name,
+            topic=self.settings.topic(topic),
+            handler=handler,
+            group_id=f"{self.settings.topic_prefix}{consumer_name}",
+            max_attempts=self.settings.consumer_max_attempts,
+            backoff_initial_s=self.settings.consumer_backoff_initial_s,
+            backoff_max_s=self.settings.consumer_backoff_max_s,
+            batch_size=self.settings.consumer_batch_size,
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+    async def start(self) -> None:
+        await self.db.connect()
+        if self.migrations_package:
+            applied = await migrator.migrate(
+                self.settings.database_url, self.name, self.migrations_package, self.settings.schema
+            )
+            if applied:
+                log.info("applied migrations: %s", ", ".join(applied))
+        if self._clock_follower is not None:
+            await self._clock_follower.start()
+        await self.broker.start()
+        self.relay.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        self.started = False
+        await self.relay.stop()
+        await self.broker.stop()
+        if self._clock_follower is not None:
+            await self._clock_follower.stop()
+        await self.db.close()
+
+    async def ready(self) -> dict[str, bool]:
+        """What ``/readyz`` reports: PostgreSQL and Kafka both answer."""
+        return {
+            "postgres": await self.db.ping(),
+            "kafka": bool(self.started and await self.broker.ping(timeout=2.0)),
+        }

@@ -1,0 +1,65 @@
+"""Settings shared by every service, read from the environment with pydantic-settings.
+
+Each service subclasses :class:`ServiceSettings` and sets its own name and port; an
+instance is built once in the service's ``main.create_app`` and passed down.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service process needs to run.
+
+    ``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` are the standard variables; the
+    ``SOCSEC_`` prefix applies to everything else (``SOCSEC_HTTP_PORT``, ...).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SOCSEC_", extra="ignore")
+
+    service_name: str = "service"
+    environment: str = Field(default="local", description="local, test, staging, production")
+
+    database_url: str = Field(
+        default="postgresql://localhost:5432/socsec",
+        validation_alias=AliasChoices("SOCSEC_DATABASE_URL", "DATABASE_URL"),
+        description="DSN of this service's own database role.",
+    )
+    db_schema: str | None = Field(
+        default=None, description="PostgreSQL schema of the service; defaults to its name."
+    )
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("SOCSEC_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    topic_prefix: str = Field(
+        default="", description="Prepended to every topic name (isolates tests and tenants)."
+    )
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_backoff_initial_s: float = 0.2
+    consumer_backoff_max_s: float = 5.0
+    consumer_batch_size: int = Field(default=500, ge=1)
+
+    pseudonym_key: SecretStr = Field(
+        default=SecretStr("socsec-local-pseudonym-key"),
+        description="Key of the keyed hash that replaces an INSZ in logs and spans.",
+    )
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def schema(self) -> str:
+        return self.db_schema or self.service_name
+
+    def topic(self, name: str) -> str:
+        """The physical topic name for a contract topic name."""
+        return f"{self.topic_prefix}{name}"

@@ -1,0 +1,129 @@
+"""OpenTelemetry, set up once per process.
+
+Traces go to an OTLP exporter configured by the standard ``OTEL_*`` variables
+(``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OTEL_TRACES_EXPORTER``...). Every exported span passes
+through :class:`RedactingSpanExporter`, which replaces INSZ numbers in attribute values and
+event attributes by their keyed pseudonym: nothing that reaches a tracing backend carries
+an INSZ in clear text, whatever a library chose to record.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+
+from socsec.kit.pseudonym import Pseudonymizer
+
+_provider: TracerProvider | None = None
+
+
+class RedactingSpanExporter(SpanExporter):
+    """Wraps an exporter; rewrites string attributes that contain an INSZ."""
+
+    def __init__(self, inner: SpanExporter, pseudonymizer: Pseudonymizer) -> None:
+        self._inner = inner
+        self._p = pseudonymizer
+
+    def _attrs(self, attributes: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in (attributes or {}).items():
+            if isinstance(value, str):
+                out[key] = self._p.redact(value)
+            elif isinstance(value, (tuple, list)):
+                out[key] = tuple(self._p.redact(v) if isinstance(v, str) else v for v in value)
+            else:
+                out[key] = value
+        return out
+
+    def _span(self, span: ReadableSpan) -> ReadableSpan:
+        events = [Event(e.name, self._attrs(e.attributes), e.timestamp) for e in span.events]
+        return ReadableSpan(
+            name=self._p.redact(span.name),
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes=self._attrs(span.attributes),
+            events=events,
+            links=span.links,
+            kind=span.kind,
+            status=span.status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._inner.export([self._span(s) for s in spans])
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+def _otlp_wanted() -> bool:
+    exporter = os.environ.get("OTEL_TRACES_EXPORTER", "")
+    if exporter == "none":
+        return False
+    return bool(
+        exporter == "otlp"
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+
+
+def setup_tracing(
+    service_name: str,
+    pseudonymizer: Pseudonymizer,
+    *,
+    exporter: SpanExporter | None = None,
+    synchronous: bool = False,
+) -> TracerProvider:
+    """Install the process-wide tracer provider (first call wins, later calls reuse it).
+
+    ``exporter`` replaces the OTLP exporter (tests pass an in-memory one); ``synchronous``
+    exports each span as it ends instead of in batches.
+    """
+    global _provider
+    if _provider is not None:
+        return _provider
+    resource = Resource.create(
+        {"service.name": os.environ.get("OTEL_SERVICE_NAME", f"socsec-{service_name}")}
+    )
+    provider = TracerProvider(resource=resource)
+    if exporter is None and _otlp_wanted():
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter()
+    if exporter is not None:
+        wrapped = RedactingSpanExporter(exporter, pseudonymizer)
+        processor = SimpleSpanProcessor(wrapped) if synchronous else BatchSpanProcessor(wrapped)
+        provider.add_span_processor(processor)
+    trace.set_tracer_provider(provider)
+    _provider = trace.get_tracer_provider()  # type: ignore[assignment]
+    _instrument_asyncpg(_provider)
+    return _provider  # type: ignore[return-value]
+
+
+def _instrument_asyncpg(provider: Any) -> None:
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+    instrumentor = AsyncPGInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(tracer_provider=provider)
+
+
+def tracer(name: str = "socsec") -> trace.Tracer:
+    return trace.get_tracer(name)

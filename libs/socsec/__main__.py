@@ -1,0 +1,3 @@
+from socsec.cli.main import app
+
+app(prog_name="socsec")

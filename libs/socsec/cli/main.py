@@ -1,0 +1,21 @@
+"""The ``socsec`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from socsec.cli import clock, dlt, stack
+from socsec.cli.run import run
+
+app = typer.Typer(
+    help="socsec: Dimona, DmfA and the social-secretariat quality barometer, NSSO side.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(stack.app, name="stack")
+app.add_typer(clock.app, name="clock")
+app.add_typer(dlt.app, name="dlt")
+app.command()(run)
+
+if __name__ == "__main__":
+    app()

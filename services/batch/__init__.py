@@ -1,0 +1,1 @@
+"""Batch service: the transfer point of the batch channel: declaration files in, ticket acknowledgements (ACRF) and notifications (NOTI) out."""

@@ -1,0 +1,1 @@
+"""Domain of the batch service: plain Python values and rules, no I/O."""

@@ -1,0 +1,1 @@
+"""SQL migrations of the batch schema, applied in file-name order."""

@@ -1,0 +1,1 @@
+"""SQL migrations of the crosscheck schema, applied in file-name order."""

@@ -1,0 +1,1 @@
+"""SQL migrations of the dimona schema, applied in file-name order."""

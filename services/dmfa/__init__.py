@@ -1,0 +1,1 @@
+"""DmfA service: quarterly DmfA declarations, their anomaly checks, corrections, lateness and silent employers."""

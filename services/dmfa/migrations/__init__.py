@@ -1,0 +1,1 @@
+"""SQL migrations of the dmfa schema, applied in file-name order."""

@@ -1,0 +1,1 @@
+"""SQL migrations of the registry schema, applied in file-name order."""

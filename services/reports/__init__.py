@@ -1,0 +1,1 @@
+"""Reports service: barometer reports: drafts, reactions, motivated answers, final, annual and global reports."""

@@ -1,0 +1,1 @@
+"""SQL migrations of the reports schema, applied in file-name order."""

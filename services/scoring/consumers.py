@@ -1,0 +1,7 @@
+"""Kafka entry points of the scoring service: translate messages into handler calls."""
+
+from socsec.kit.runtime import ServiceRuntime
+
+
+def register(runtime: ServiceRuntime) -> None:
+    """Subscribe the service's idempotent consumers (before the broker starts)."""
