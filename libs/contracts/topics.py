@@ -122,7 +122,9 @@ def physical_topics(prefix: str = "") -> list[TopicSpec]:
     """Every topic to create, each followed by its dead-letter topic, names prefixed."""
     out: list[TopicSpec] = []
     for spec in TOPICS:
-        dead = TopicSpec(spec.dlt, key=spec.key, description=f"Dead letters of {spec.name}", partitions=1)
+        dead = TopicSpec(
+            spec.dlt, key=spec.key, description=f"Dead letters of {spec.name}", partitions=1
+        )
         for one in (spec, dead):
             out.append(
                 TopicSpec(

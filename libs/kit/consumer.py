@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("socsec.kit.consumer")
 
+_TRACK = """INSERT INTO processed_messages (consumer, event_id, topic, partition, "offset")
+             VALUES ($1, $2, $3, $4, $5)"""
+
 DLT_HEADERS = (
     "x-dlt-error",
     "x-dlt-error-type",
@@ -79,7 +82,10 @@ class PoisonMessage(Exception):
 
 
 def record_headers(record: ConsumerRecord) -> dict[str, str]:
-    return {k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v)) for k, v in record.headers or ()}
+    return {
+        k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v))
+        for k, v in record.headers or ()
+    }
 
 
 def to_message(record: ConsumerRecord) -> Message:
@@ -183,7 +189,8 @@ class IdempotentConsumer:
             done = {
                 r["event_id"]
                 for r in await conn.fetch(
-                    "SELECT event_id FROM processed_messages WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
+                    """SELECT event_id FROM processed_messages
+                        WHERE consumer = $1 AND event_id = ANY($2::uuid[])""",
                     self.name,
                     ids,
                 )
@@ -196,16 +203,19 @@ class IdempotentConsumer:
                     continue
                 done.add(event_id)
                 await self._call(conn, record, message)
-                tracked.append((self.name, event_id, message.topic, message.partition, message.offset))
+                tracked.append(
+                    (self.name, event_id, message.topic, message.partition, message.offset)
+                )
             if tracked:
                 await conn.executemany(
-                    """INSERT INTO processed_messages (consumer, event_id, topic, partition, "offset")
-                       VALUES ($1, $2, $3, $4, $5)""",
+                    _TRACK,
                     tracked,
                 )
         self.stats.handled += len(tracked)
 
-    async def _call(self, conn: asyncpg.Connection, record: ConsumerRecord, message: Message) -> None:
+    async def _call(
+        self, conn: asyncpg.Connection, record: ConsumerRecord, message: Message
+    ) -> None:
         parent = propagate.extract(message.headers)
         links = [trace.Link(trace.get_current_span().get_span_context())]
         token = otel_context.attach(parent)
@@ -237,8 +247,7 @@ class IdempotentConsumer:
             try:
                 async with self.db.transaction() as conn:
                     inserted = await conn.fetchval(
-                        """INSERT INTO processed_messages (consumer, event_id, topic, partition, "offset")
-                           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1""",
+                        _TRACK + " ON CONFLICT DO NOTHING RETURNING 1",
                         self.name,
                         message.envelope.event_id,
                         message.topic,
@@ -271,7 +280,9 @@ class IdempotentConsumer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max_s)
 
-    async def _dead_letter(self, record: ConsumerRecord, exc: BaseException, *, attempts: int) -> None:
+    async def _dead_letter(
+        self, record: ConsumerRecord, exc: BaseException, *, attempts: int
+    ) -> None:
         headers = {k: v for k, v in record_headers(record).items() if k not in DLT_HEADERS}
         headers.update(
             {
@@ -284,7 +295,9 @@ class IdempotentConsumer:
                 "x-dlt-origin-offset": str(record.offset),
             }
         )
-        await self.broker.publish(record.value, topic=f"{record.topic}.dlt", key=record.key, headers=headers)
+        await self.broker.publish(
+            record.value, topic=f"{record.topic}.dlt", key=record.key, headers=headers
+        )
         self.stats.dead_lettered += 1
         log.error(
             "%s: message %s[%d]@%d sent to %s.dlt after %d attempt(s): %s",

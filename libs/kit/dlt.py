@@ -40,7 +40,8 @@ class DeadLetter:
     @property
     def origin(self) -> str:
         h = self.headers
-        return f"{h.get('x-dlt-origin-topic')}[{h.get('x-dlt-origin-partition')}]@{h.get('x-dlt-origin-offset')}"
+        topic, partition = h.get("x-dlt-origin-topic"), h.get("x-dlt-origin-partition")
+        return f"{topic}[{partition}]@{h.get('x-dlt-origin-offset')}"
 
     @property
     def event_type(self) -> str:
@@ -92,7 +93,9 @@ async def list_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
     return letters
 
 
-async def replay(bootstrap: str, topic: str, *, offsets: set[int] | None = None) -> list[DeadLetter]:
+async def replay(
+    bootstrap: str, topic: str, *, offsets: set[int] | None = None
+) -> list[DeadLetter]:
     """Send not-yet-replayed dead letters (or only ``offsets``) back to their origin topic."""
     dlt = dlt_name(topic)
     letters, committed = await _read_all(bootstrap, dlt)
@@ -117,12 +120,18 @@ async def replay(bootstrap: str, topic: str, *, offsets: set[int] | None = None)
     finally:
         await producer.stop()
     # Advance the replay position past every replayed letter that is contiguous with it.
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=REPLAY_GROUP, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=REPLAY_GROUP, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         new_positions: dict[TopicPartition, OffsetAndMetadata] = {}
         for tp, position in committed.items():
-            done = {d.offset for d in letters if d.partition == tp.partition and (d.replayed or d in chosen)}
+            done = {
+                d.offset
+                for d in letters
+                if d.partition == tp.partition and (d.replayed or d in chosen)
+            }
             while position in done:
                 position += 1
             if position != committed[tp]:

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 log = logging.getLogger(__name__)
 
+
 async def refresh_metadata(consumer: AIOKafkaConsumer) -> None:
     """Load the cluster metadata into the consumer's own client.
 
@@ -53,7 +54,7 @@ class TopicFollower:
             await result
         self.applied += 1
 
-    async def start(self, timeout: float = 30.0) -> None:
+    async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             enable_auto_commit=False,

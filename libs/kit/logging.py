@@ -32,14 +32,17 @@ class _TraceAndRedactFilter(logging.Filter):
         return True
 
 
-def setup_logging(service: str, pseudonymizer: Pseudonymizer, *, level: str = "INFO", json: bool = True) -> None:
+def setup_logging(
+    service: str, pseudonymizer: Pseudonymizer, *, level: str = "INFO", json: bool = True
+) -> None:
     """Route every logger of the process to stderr, as JSON lines by default."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_TraceAndRedactFilter(service, pseudonymizer))
     if json:
         handler.setFormatter(
             JsonFormatter(
-                "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(trace_id)s %(span_id)s",
+                "%(asctime)s %(levelname)s %(name)s %(message)s"
+                " %(service)s %(trace_id)s %(span_id)s",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             )
         )

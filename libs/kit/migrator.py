@@ -46,7 +46,9 @@ def load(source: str, package: str) -> list[Migration]:
         if not entry.name.endswith(".sql"):
             continue
         if not _NAME.match(entry.name):
-            raise MigrationError(f"{package}: migration file name {entry.name!r} is not NNNN_name.sql")
+            raise MigrationError(
+                f"{package}: migration file name {entry.name!r} is not NNNN_name.sql"
+            )
         found.append(Migration(source, entry.name, entry.read_text(encoding="utf-8")))
     return sorted(found, key=lambda m: m.filename)
 
@@ -69,7 +71,10 @@ async def apply(conn: asyncpg.Connection, schema: str, migrations: list[Migratio
                    checksum text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        done = {r["id"]: r["checksum"] for r in await conn.fetch("SELECT id, checksum FROM schema_migrations")}
+        done = {
+            r["id"]: r["checksum"]
+            for r in await conn.fetch("SELECT id, checksum FROM schema_migrations")
+        }
         for migration in migrations:
             if migration.id in done:
                 if done[migration.id] != migration.checksum:

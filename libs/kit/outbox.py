@@ -15,6 +15,7 @@ relay sends it, so the trace goes on from the HTTP request (or message) that cau
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import logging
@@ -130,7 +131,9 @@ class Outbox:
         envs: list[Envelope] = []
         rows = []
         for event in events:
-            env = self.envelope(event.event_type, event.payload, schema_version=event.schema_version)
+            env = self.envelope(
+                event.event_type, event.payload, schema_version=event.schema_version
+            )
             envs.append(env)
             rows.append(self._row(event.topic, event.key, env))
         if rows:
@@ -189,13 +192,18 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("outbox relay of %s failed; restarting in %.1fs", self.db.schema, backoff)
+                log.exception(
+                    "outbox relay of %s failed; restarting in %.1fs", self.db.schema, backoff
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
         lock = f"socsec-outbox-relay:{self.db.schema}"
-        while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock):
+        # Another instance holds the lock while it relays; take over when it goes away.
+        while not await conn.fetchval(  # noqa: ASYNC110
+            "SELECT pg_try_advisory_lock(hashtext($1))", lock
+        ):
             await asyncio.sleep(2.0)
         await conn.add_listener(self.channel, self._notified)
         try:
@@ -209,10 +217,8 @@ class OutboxRelay:
                     )
                     last_purge = time.monotonic()
                 if sent < self.batch_size:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.idle_poll_s)
-                    except TimeoutError:
-                        pass
         finally:
             await conn.remove_listener(self.channel, self._notified)
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)

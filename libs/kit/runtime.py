@@ -44,7 +44,9 @@ class ServiceRuntime:
         self.name = settings.service_name
         self.pseudonymizer = Pseudonymizer(settings.pseudonym_key.get_secret_value())
         if configure_logging:
-            setup_logging(self.name, self.pseudonymizer, level=settings.log_level, json=settings.log_json)
+            setup_logging(
+                self.name, self.pseudonymizer, level=settings.log_level, json=settings.log_json
+            )
         self.tracer_provider = setup_tracing(self.name, self.pseudonymizer)
         self.metrics = CollectorRegistry()
         self.db = Database(
@@ -86,7 +88,9 @@ class ServiceRuntime:
         self.clock.apply(record.value)
         log.info("business clock is now %s", self.clock.now().isoformat())
 
-    def subscribe(self, topic: str, handler: Handler, *, name: str | None = None) -> IdempotentConsumer:
+    def subscribe(
+        self, topic: str, handler: Handler, *, name: str | None = None
+    ) -> IdempotentConsumer:
         """Register an idempotent consumer of a contract topic (before :meth:`start`)."""
         consumer_name = f"{self.name}.{name or handler.__name__}"
         consumer = IdempotentConsumer(

@@ -1,1 +1,3 @@
-"""Batch service: the transfer point of the batch channel: declaration files in, ticket acknowledgements (ACRF) and notifications (NOTI) out."""
+"""Batch service: the transfer point of the batch channel: declaration files in, ticket
+acknowledgements (ACRF) and notifications (NOTI) out.
+"""

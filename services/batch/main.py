@@ -4,12 +4,15 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from socsec.kit.http import create_http_app
-from socsec.kit.runtime import ServiceRuntime
 from socsec.batch import api, consumers
 from socsec.batch.settings import BatchSettings
+from socsec.kit.http import create_http_app
+from socsec.kit.runtime import ServiceRuntime
 
-DESCRIPTION = "The transfer point of the batch channel: declaration files in, ticket acknowledgements (ACRF) and notifications (NOTI) out."
+DESCRIPTION = (
+    "The transfer point of the batch channel: declaration files in, ticket "
+    "acknowledgements (ACRF) and notifications (NOTI) out."
+)
 
 
 def create_app(settings: BatchSettings | None = None, **overrides: Any) -> FastAPI:

@@ -1,1 +1,3 @@
-"""Crosscheck service: the personnel file (Dimona) cross-checked against DmfA per employer, worker and quarter."""
+"""Crosscheck service: the personnel file (Dimona) cross-checked against DmfA per employer,
+worker and quarter.
+"""

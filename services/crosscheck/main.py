@@ -4,12 +4,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from socsec.kit.http import create_http_app
-from socsec.kit.runtime import ServiceRuntime
 from socsec.crosscheck import api, consumers
 from socsec.crosscheck.settings import CrosscheckSettings
+from socsec.kit.http import create_http_app
+from socsec.kit.runtime import ServiceRuntime
 
-DESCRIPTION = "The personnel file (Dimona) cross-checked against DmfA per employer, worker and quarter."
+DESCRIPTION = (
+    "The personnel file (Dimona) cross-checked against DmfA per employer, worker and quarter."
+)
 
 
 def create_app(settings: CrosscheckSettings | None = None, **overrides: Any) -> FastAPI:

@@ -4,12 +4,15 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from socsec.kit.http import create_http_app
-from socsec.kit.runtime import ServiceRuntime
 from socsec.dimona import api, consumers
 from socsec.dimona.settings import DimonaSettings
+from socsec.kit.http import create_http_app
+from socsec.kit.runtime import ServiceRuntime
 
-DESCRIPTION = "Dimona declarations (IN, OUT, UPDATE, CANCEL) over the REST v2 API and the batch channel, their notifications and the personnel file."
+DESCRIPTION = (
+    "Dimona declarations (IN, OUT, UPDATE, CANCEL) over the REST v2 API and the batch"
+    " channel, their notifications and the personnel file."
+)
 
 
 def create_app(settings: DimonaSettings | None = None, **overrides: Any) -> FastAPI:

@@ -1,1 +1,3 @@
-"""DmfA service: quarterly DmfA declarations, their anomaly checks, corrections, lateness and silent employers."""
+"""DmfA service: quarterly DmfA declarations, their anomaly checks, corrections, lateness and
+silent employers.
+"""

@@ -4,12 +4,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from socsec.kit.http import create_http_app
-from socsec.kit.runtime import ServiceRuntime
 from socsec.dmfa import api, consumers
 from socsec.dmfa.settings import DmfASettings
+from socsec.kit.http import create_http_app
+from socsec.kit.runtime import ServiceRuntime
 
-DESCRIPTION = "Quarterly DmfA declarations, their anomaly checks, corrections, lateness and silent employers."
+DESCRIPTION = (
+    "Quarterly DmfA declarations, their anomaly checks, corrections, lateness and silent employers."
+)
 
 
 def create_app(settings: DmfASettings | None = None, **overrides: Any) -> FastAPI:

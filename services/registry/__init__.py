@@ -1,1 +1,3 @@
-"""Registry service: employers, social secretariats (seats and branches), mandates, batch senders, API clients and the worker identification register."""
+"""Registry service: employers, social secretariats (seats and branches), mandates, batch
+senders, API clients and the worker identification register.
+"""

@@ -9,7 +9,10 @@ from socsec.kit.runtime import ServiceRuntime
 from socsec.registry import api, consumers
 from socsec.registry.settings import RegistrySettings
 
-DESCRIPTION = "Employers, social secretariats (seats and branches), mandates, batch senders, API clients and the worker identification register."
+DESCRIPTION = (
+    "Employers, social secretariats (seats and branches), mandates, batch senders, "
+    "API clients and the worker identification register."
+)
 
 
 def create_app(settings: RegistrySettings | None = None, **overrides: Any) -> FastAPI:

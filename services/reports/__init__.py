@@ -1,1 +1,3 @@
-"""Reports service: barometer reports: drafts, reactions, motivated answers, final, annual and global reports."""
+"""Reports service: barometer reports: drafts, reactions, motivated answers, final, annual and
+global reports.
+"""

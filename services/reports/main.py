@@ -9,7 +9,9 @@ from socsec.kit.runtime import ServiceRuntime
 from socsec.reports import api, consumers
 from socsec.reports.settings import ReportsSettings
 
-DESCRIPTION = "Barometer reports: drafts, reactions, motivated answers, final, annual and global reports."
+DESCRIPTION = (
+    "Barometer reports: drafts, reactions, motivated answers, final, annual and global reports."
+)
 
 
 def create_app(settings: ReportsSettings | None = None, **overrides: Any) -> FastAPI:

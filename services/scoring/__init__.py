@@ -1,1 +1,3 @@
-"""Scoring service: quality barometer scores per social-secretariat seat in the six control domains."""
+"""Scoring service: quality barometer scores per social-secretariat seat in the six control
+domains.
+"""

@@ -19,7 +19,9 @@ from socsec.kit.clock import (
     write_clock_state,
 )
 
-app = typer.Typer(help="Show, set or advance the business clock of the whole stack.", no_args_is_help=True)
+app = typer.Typer(
+    help="Show, set or advance the business clock of the whole stack.", no_args_is_help=True
+)
 
 
 def _coords(data_dir: Path | None) -> tuple[str, str]:

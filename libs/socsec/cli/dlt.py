@@ -20,11 +20,16 @@ def _topic(state_prefix: str, topic: str) -> str:
 
 
 @app.command("list")
-def list_(topic: str = typer.Argument(..., help="The origin topic, e.g. batch.forms.v1"), data_dir: Path | None = DataDir) -> None:
+def list_(
+    topic: str = typer.Argument(..., help="The origin topic, e.g. batch.forms.v1"),
+    data_dir: Path | None = DataDir,
+) -> None:
     """Every dead letter of a topic: where it came from, why, after how many attempts."""
     state = state_or_env(data_dir)
     try:
-        letters = asyncio.run(dlt.list_dead_letters(state.kafka_bootstrap, _topic(state.topic_prefix, topic)))
+        letters = asyncio.run(
+            dlt.list_dead_letters(state.kafka_bootstrap, _topic(state.topic_prefix, topic))
+        )
     except LookupError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc
@@ -47,7 +52,9 @@ def show(
 ) -> None:
     """One dead letter in full: headers and body."""
     state = state_or_env(data_dir)
-    letters = asyncio.run(dlt.list_dead_letters(state.kafka_bootstrap, _topic(state.topic_prefix, topic)))
+    letters = asyncio.run(
+        dlt.list_dead_letters(state.kafka_bootstrap, _topic(state.topic_prefix, topic))
+    )
     match = [d for d in letters if d.offset == offset]
     if not match:
         err.print(f"[red]no dead letter at offset {offset}[/]")
@@ -57,8 +64,18 @@ def show(
         body = json.loads(d.value)
     except ValueError:
         body = d.value.decode(errors="replace")
-    console.print_json(json.dumps({"partition": d.partition, "offset": d.offset, "key": d.key,
-                                   "replayed": d.replayed, "headers": d.headers, "value": body}))
+    console.print_json(
+        json.dumps(
+            {
+                "partition": d.partition,
+                "offset": d.offset,
+                "key": d.key,
+                "replayed": d.replayed,
+                "headers": d.headers,
+                "value": body,
+            }
+        )
+    )
 
 
 @app.command()
@@ -70,6 +87,13 @@ def replay(
     """Send dead letters not replayed yet back to their origin topic."""
     state = state_or_env(data_dir)
     done = asyncio.run(
-        dlt.replay(state.kafka_bootstrap, _topic(state.topic_prefix, topic), offsets=set(offset) if offset else None)
+        dlt.replay(
+            state.kafka_bootstrap,
+            _topic(state.topic_prefix, topic),
+            offsets=set(offset) if offset else None,
+        )
     )
-    console.print(f"replayed {len(done)} message(s)" + (": offsets " + ", ".join(str(d.offset) for d in done) if done else ""))
+    console.print(
+        f"replayed {len(done)} message(s)"
+        + (": offsets " + ", ".join(str(d.offset) for d in done) if done else "")
+    )

@@ -15,7 +15,7 @@ from socsec.cli.common import DataDir, err, stack_for
 
 
 def run(
-    services: list[str] = typer.Argument(..., help=f"Service names or 'all': {', '.join(SERVICES)}"),
+    services: list[str] = typer.Argument(..., help="Service names, or 'all'."),
     data_dir: Path | None = DataDir,
 ) -> None:
     """Run services in the foreground; Ctrl-C stops them."""
@@ -52,7 +52,13 @@ def _run_one(name: str, stack_env: dict[str, str]) -> None:
     import uvicorn
 
     # The stack's coordinates for this service; SOCSEC_DATABASE_URL still wins if given.
-    os.environ.update({k: v for k, v in stack_env.items() if k != "SOCSEC_HTTP_PORT" or "SOCSEC_HTTP_PORT" not in os.environ})
+    os.environ.update(
+        {
+            k: v
+            for k, v in stack_env.items()
+            if k != "SOCSEC_HTTP_PORT" or "SOCSEC_HTTP_PORT" not in os.environ
+        }
+    )
     app = SERVICES[name].create_app()
     settings = app.state.runtime.settings
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None)
