@@ -45,7 +45,7 @@ current_envelope: contextvars.ContextVar[Envelope | None] = contextvars.ContextV
 )
 
 _INSERT = """INSERT INTO outbox (event_id, topic, key, value, headers)
-              VALUES ($1, $2, $3, $4, $5)"""
+              VALUES ($1, $2, $3, $4, $5::text::jsonb)"""
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class Outbox:
             f"{self.topic_prefix}{topic}",
             key.encode() if key is not None else None,
             env.to_bytes(),
-            headers,
+            json.dumps(headers),
         )
 
     async def publish(
@@ -226,7 +226,7 @@ class OutboxRelay:
     async def relay_once(self, conn: asyncpg.Connection) -> int:
         """Send one batch of unsent events and mark them sent; return how many."""
         rows = await conn.fetch(
-            """SELECT id, topic, key, value, headers FROM outbox
+            """SELECT id, topic, key, value, headers::text AS headers FROM outbox
                 WHERE sent_at IS NULL ORDER BY id LIMIT $1""",
             self.batch_size,
         )
@@ -234,10 +234,7 @@ class OutboxRelay:
             return 0
         futures = []
         for row in rows:
-            headers = row["headers"]
-            if isinstance(headers, str):
-                headers = json.loads(headers)
-            carrier = dict(headers)
+            carrier = json.loads(row["headers"])
             token = otel_context.attach(propagate.extract(carrier))
             try:
                 # The telemetry middleware injects the new producer span's context.
@@ -255,9 +252,10 @@ class OutboxRelay:
             finally:
                 otel_context.detach(token)
         await asyncio.gather(*futures)
-        await conn.execute(
-            "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
-            [row["id"] for row in rows],
-        )
+        await self._mark_sent(conn, [row["id"] for row in rows])
         self.sent += len(rows)
         return len(rows)
+
+    async def _mark_sent(self, conn: asyncpg.Connection, ids: list[int]) -> None:
+        # Only after every acknowledgement: a crash before this line re-sends, never loses.
+        await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", ids)

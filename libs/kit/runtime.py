@@ -39,6 +39,7 @@ class ServiceRuntime:
         clock: Clock | None = None,
         follow_clock: bool = True,
         configure_logging: bool = True,
+        run_relay: bool = True,
     ) -> None:
         self.settings = settings
         self.name = settings.service_name
@@ -70,6 +71,7 @@ class ServiceRuntime:
         )
         self.outbox = Outbox(producer=self.name, topic_prefix=settings.topic_prefix)
         self.relay = OutboxRelay(self.db, self.broker)
+        self.run_relay = run_relay
         self.migrations_package = migrations_package
         self.clock: Clock = clock or BusinessClock()
         self._clock_follower: TopicFollower | None = None
@@ -119,7 +121,8 @@ class ServiceRuntime:
         if self._clock_follower is not None:
             await self._clock_follower.start()
         await self.broker.start()
-        self.relay.start()
+        if self.run_relay:
+            self.relay.start()
         self.started = True
 
     async def stop(self) -> None:
