@@ -7,13 +7,15 @@ state travels on the compacted topic ``system.clock.v1`` so that every service s
 
 from __future__ import annotations
 
-import json
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
+
+from socsec.contracts.envelope import Envelope
+from socsec.contracts.events import parse_payload
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 CLOCK_TOPIC = "system.clock.v1"
@@ -94,7 +96,8 @@ class BusinessClock(_DateMixin):
         return self.state.business_now(datetime.now(UTC))
 
     def apply(self, raw: bytes | None) -> None:
-        self.state = ClockState() if not raw else ClockState.from_json(json.loads(raw))
+        """Take the state carried by a ``ClockChanged`` envelope (``None``: wall clock)."""
+        self.state = decode_clock(raw)
 
 
 class FixedClock(_DateMixin):
@@ -143,6 +146,14 @@ def parse_instant(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def decode_clock(raw: bytes | None) -> ClockState:
+    """The clock state in a record of the clock topic, validated against its contract."""
+    if not raw:
+        return ClockState()
+    payload = parse_payload(Envelope.from_bytes(raw))
+    return ClockState.from_json(payload.model_dump(mode="json"))
+
+
 async def read_clock_state(bootstrap: str, topic: str = CLOCK_TOPIC) -> ClockState:
     """The latest state on the clock topic (wall clock when it was never set)."""
     from socsec.kit.follower import TopicFollower
@@ -155,15 +166,21 @@ async def read_clock_state(bootstrap: str, topic: str = CLOCK_TOPIC) -> ClockSta
     follower = TopicFollower(bootstrap, topic, keep, name="clock-reader")
     await follower.start()
     await follower.stop()
-    return ClockState.from_json(json.loads(latest[0])) if latest[0] else ClockState()
+    return decode_clock(latest[0])
 
 
 async def write_clock_state(bootstrap: str, state: ClockState, topic: str = CLOCK_TOPIC) -> None:
     from aiokafka import AIOKafkaProducer
 
+    envelope = Envelope(event_type="ClockChanged", producer="operator", payload=state.to_json())
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(topic, json.dumps(state.to_json()).encode(), key=CLOCK_KEY)
+        await producer.send_and_wait(
+            topic,
+            envelope.to_bytes(),
+            key=CLOCK_KEY,
+            headers=[("event_type", b"ClockChanged")],
+        )
     finally:
         await producer.stop()

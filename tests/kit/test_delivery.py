@@ -91,7 +91,9 @@ async def test_relay_killed_after_send_before_mark_resends_and_effect_stays_once
 
     crashing = workers("--relay", "--crash-after-send")
     assert crashing.wait_exit(60) == -signal.SIGKILL
-    assert await db.fetchval("SELECT sent_at FROM outbox WHERE event_id = $1", event.event_id) is None
+    assert (
+        await db.fetchval("SELECT sent_at FROM outbox WHERE event_id = $1", event.event_id) is None
+    )
     await eventually(lambda: effects(db, event.event_id), what="effect of the first copy")
 
     workers("--relay")

@@ -11,9 +11,9 @@ class ClockChanged(BaseModel):
     """The business clock was set, advanced, frozen or reset; every service now reads it.
 
     Business time is wall time plus ``offset_seconds``, unless ``frozen_at`` stops it at
-    one instant. The fields mirror ``socsec.kit.clock.ClockState.to_json`` so that the
-    record on the compacted clock topic and this model stay one and the same thing; the
-    defaults are the wall clock.
+    one instant. The fields mirror ``socsec.kit.clock.ClockState.to_json``, the form the
+    clock state is stored in, so the two cannot drift apart unnoticed (a test compares
+    them); the defaults are the wall clock.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

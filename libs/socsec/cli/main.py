@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from socsec.cli import clock, dlt, stack
+from socsec.cli import clock, contracts, dlt, stack
 from socsec.cli.run import run
 
 app = typer.Typer(
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.add_typer(stack.app, name="stack")
 app.add_typer(clock.app, name="clock")
 app.add_typer(dlt.app, name="dlt")
+app.add_typer(contracts.app, name="contracts")
 app.command()(run)
 
 if __name__ == "__main__":
