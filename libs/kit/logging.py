@@ -28,7 +28,9 @@ class _TraceAndRedactFilter(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
+            # Keep only the redacted text: formatters would render exc_info again.
             record.exc_text = self._p.redact(record.exc_text)
+            record.exc_info = None
         return True
 
 

@@ -38,6 +38,9 @@ class RedactingSpanExporter(SpanExporter):
     def _attrs(self, attributes: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in (attributes or {}).items():
+            if isinstance(value, bytes):
+                # Message keys arrive as bytes; OTLP only carries text, so decode them.
+                value = value.decode(errors="replace")
             if isinstance(value, str):
                 out[key] = self._p.redact(value)
             elif isinstance(value, (tuple, list)):

@@ -27,10 +27,10 @@ class ServiceInfo:
     def migrations_package(self) -> str:
         return f"socsec.{self.name}.migrations"
 
-    def create_app(self, **settings_overrides: object) -> FastAPI:
+    def create_app(self, settings: object | None = None, **settings_overrides: object) -> FastAPI:
         """Import the service's wiring lazily and build its ASGI app."""
         module = importlib.import_module(self.module)
-        return module.create_app(**settings_overrides)
+        return module.create_app(settings, **settings_overrides)
 
 
 SERVICES: dict[str, ServiceInfo] = {

@@ -28,8 +28,12 @@ def run(
     if len(names) == 1:
         _run_one(names[0], state.service_env(names[0]) if state else {})
         return
+    # One port per service: a port given for one process must not reach all of them.
+    child_env = {k: v for k, v in os.environ.items() if k != "SOCSEC_HTTP_PORT"}
     children = [
-        subprocess.Popen([sys.executable, "-m", "socsec", "run", name, *_data_dir_args(data_dir)])
+        subprocess.Popen(
+            [sys.executable, "-m", "socsec", "run", name, *_data_dir_args(data_dir)], env=child_env
+        )
         for name in names
     ]
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from socsec.catalog import SERVICES
 from socsec.cli.common import DataDir, console, err, stack_for
-from socsec.stack.local import LocalStack, StackConfig
+from socsec.stack.local import DEFAULT_DATA_DIR, LocalStack, StackConfig
 from socsec.stack.processes import StackProcessError
 
 app = typer.Typer(help="Start, inspect and stop the local stack.", no_args_is_help=True)
@@ -26,6 +26,9 @@ def up(
     kafka_port: int | None = typer.Option(None, help="Kafka listener port (default 19092)."),
     postgres_port: int | None = typer.Option(None, help="PostgreSQL port (default 15432)."),
     timeout: float = typer.Option(180, help="Seconds to wait for each part to be ready."),
+    free_ports: bool = typer.Option(
+        False, "--free-ports", help="Pick unused ports for Kafka, PostgreSQL and the services."
+    ),
 ) -> None:
     """Start Kafka (KRaft) and PostgreSQL 15 as local processes, create topics, database
     roles and schemas, run migrations; with --services, start every service too.
@@ -38,7 +41,11 @@ def up(
     overrides = {"kafka_port": kafka_port, "postgres_port": postgres_port}
     if kafka_port:
         overrides["kafka_controller_port"] = kafka_port + 1
-    stack = LocalStack(StackConfig.from_env(data_dir, **overrides))
+    if free_ports:
+        config = StackConfig.free_ports(data_dir or DEFAULT_DATA_DIR)
+    else:
+        config = StackConfig.from_env(data_dir, **overrides)
+    stack = LocalStack(config)
     try:
         with console.status("Starting Kafka and PostgreSQL..."):
             state = stack.up(timeout=timeout)

@@ -53,6 +53,7 @@ class StackConfig:
     database: str = DATABASE
     topic_prefix: str = ""
     kafka_heap: str = "384m"
+    service_ports: dict[str, int] = field(default_factory=dict)  # default: the catalogue's
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, **overrides: Any) -> StackConfig:
@@ -69,10 +70,11 @@ class StackConfig:
     @classmethod
     def free_ports(cls, data_dir: Path, **overrides: Any) -> StackConfig:
         """A private stack on ports nobody uses (tests)."""
-        ports = {
+        ports: dict[str, Any] = {
             "kafka_port": processes.free_port(),
             "kafka_controller_port": processes.free_port(),
             "postgres_port": processes.free_port(),
+            "service_ports": {name: processes.free_port() for name in SERVICES},
         }
         return cls.from_env(data_dir, **{**ports, **overrides})
 
@@ -87,6 +89,7 @@ class StackState:
     service_database_urls: dict[str, str] = field(default_factory=dict)
     external: dict[str, bool] = field(default_factory=dict)
     processes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +101,7 @@ class StackState:
             "service_database_urls": self.service_database_urls,
             "external": self.external,
             "processes": self.processes,
+            "status": self.status,
         }
 
     @classmethod
@@ -167,6 +171,7 @@ class LocalStack:
             database=cfg.database,
             topic_prefix=cfg.topic_prefix,
             processes=dict(previous.processes) if previous else {},
+            services=dict(previous.services) if previous else {},
         )
 
         if cfg.kafka_bootstrap:
@@ -246,9 +251,10 @@ class LocalStack:
         for name in names:
             info = SERVICES[name]
             old = state.record(name)
-            state.services[name] = f"http://127.0.0.1:{info.port}"
-            if old and processes.is_alive(old):
+            if old and processes.is_alive(old) and name in state.services:
                 continue
+            port = self.config.service_ports.get(name, info.port)
+            state.services[name] = f"http://127.0.0.1:{port}"
             env = {**os.environ, **state.service_env(name)}
             env.setdefault("OTEL_SERVICE_NAME", f"socsec-{name}")
             records[name] = processes.spawn(
@@ -321,6 +327,8 @@ class LocalStack:
             except (httpx.HTTPError, ValueError):
                 entry["healthy"] = False
             out["components"][name] = entry
+        state.status = {"checked_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **out["components"]}
+        self.save(state)
         return out
 
     def down(self, *, reset: bool = False) -> list[str]:

@@ -1,0 +1,171 @@
+"""``python -m bench``: run benchmark scenarios against a private stack (or a running one)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from bench.common import (
+    BenchEnv,
+    BenchOptions,
+    ScenarioReport,
+    console,
+    discard,
+    goals_table,
+    infrastructure,
+    machine,
+    now_iso,
+    prepare,
+    quiet_logging,
+    write_json,
+)
+from socsec.stack.local import DEFAULT_DATA_DIR
+
+#: Scenario name -> module with ``async def run(env, options) -> ScenarioReport``.
+SCENARIOS: dict[str, str] = {
+    "messaging": "bench.messaging",
+}
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+def _loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if loop == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if loop == "uvloop":
+            raise
+        return None
+    return uvloop.new_event_loop
+
+
+def _run_async(coro: Coroutine[Any, Any, ScenarioReport], loop: str) -> ScenarioReport:
+    with asyncio.Runner(loop_factory=_loop_factory(loop)) as runner:
+        return runner.run(coro)
+
+
+def _sigterm_as_interrupt() -> None:
+    """A SIGTERM unwinds like Ctrl-C, so the private stack is stopped either way."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@app.command()
+def main(
+    scenario: str = typer.Option(
+        "messaging", "--scenario", "-s", help=f"One of: {', '.join(SCENARIOS)}, or 'all'."
+    ),
+    messages: int = typer.Option(
+        50_000, "--messages", "-n", min=100, help="Messages (rows, events) per scenario."
+    ),
+    writers: int = typer.Option(4, min=1, help="Concurrent writer tasks of the kit scenario."),
+    tx_size: int = typer.Option(100, min=1, help="Events per writer transaction."),
+    consumer_batch: int = typer.Option(
+        500, min=1, help="Records per poll of the raw consumer (the kit's default is 500)."
+    ),
+    linger_ms: int = typer.Option(5, min=0, help="linger.ms of the raw producer."),
+    timeout: float = typer.Option(
+        180, min=10, help="Seconds any one measured phase may take before it is abandoned."
+    ),
+    loop: str = typer.Option(
+        "auto", help="Event loop: auto (uvloop when installed, as under uvicorn), uvloop, asyncio."
+    ),
+    use_running: bool = typer.Option(
+        False, "--use-running", help="Use the stack of `socsec stack up` instead of a private one."
+    ),
+    data_dir: Path = typer.Option(
+        DEFAULT_DATA_DIR,
+        "--data-dir",
+        envvar="SOCSEC_DATA_DIR",
+        help="Data folder of the running stack (with --use-running).",
+    ),
+    json_path: Path | None = typer.Option(
+        None, "--json", help="Write the results here (default: results.json in the work folder)."
+    ),
+) -> None:
+    """Measure throughput; see docs/benchmarks.md."""
+    names = list(SCENARIOS) if scenario == "all" else [scenario]
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown:
+        console.print(f"[red]unknown scenario {scenario!r}[/]; known: {', '.join(SCENARIOS)}, all")
+        raise typer.Exit(2)
+    if loop not in ("auto", "uvloop", "asyncio"):
+        console.print(f"[red]unknown loop {loop!r}[/]; use auto, uvloop or asyncio")
+        raise typer.Exit(2)
+    options = BenchOptions(
+        messages=messages,
+        writers=writers,
+        tx_size=tx_size,
+        consumer_batch=consumer_batch,
+        linger_ms=linger_ms,
+        timeout_s=timeout,
+    )
+    quiet_logging()
+    # Spans are made (as in a service) but exported nowhere: the traffic stays on 127.0.0.1.
+    os.environ["OTEL_TRACES_EXPORTER"] = "none"
+    _sigterm_as_interrupt()
+
+    workdir = Path(tempfile.mkdtemp(prefix="socsec-bench-"))
+    json_path = json_path or workdir / "results.json"
+    payload: dict[str, Any] = {
+        "date": now_iso(),
+        "machine": machine(),
+        "options": {**asdict(options), "loop": loop},
+        "stack": "running" if use_running else "private",
+        "scenarios": {},
+    }
+    reports: list[ScenarioReport] = []
+    failed = False
+    started = time.perf_counter()
+    try:
+        with infrastructure(workdir, use_running=use_running, data_dir=data_dir) as infra:
+            for name in names:
+                module = importlib.import_module(SCENARIOS[name])
+                env: BenchEnv = prepare(infra)
+                try:
+                    report = _run_async(module.run(env, options), loop)
+                except Exception as exc:
+                    failed = True
+                    console.print(f"[red]scenario {name} failed:[/] {exc}")
+                    console.print(traceback.format_exc(), markup=False, highlight=False)
+                    payload["scenarios"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+                    continue
+                finally:
+                    discard(env)
+                reports.append(report)
+                payload["scenarios"][name] = report.to_json()
+                for table in report.tables:
+                    console.print(table)
+                for note in report.notes:
+                    console.print(f"[dim]{note}[/]")
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted; the private stack was stopped[/]")
+        raise typer.Exit(130) from None
+    payload["duration_s"] = round(time.perf_counter() - started, 1)
+    if reports:
+        console.print(goals_table(reports))
+    write_json(json_path, payload)
+    console.print(f"results: {json_path} (in {payload['duration_s']:.0f} s)")
+    if failed:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    sys.exit(app())
