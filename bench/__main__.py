@@ -131,33 +131,16 @@ def main(
         "stack": "running" if use_running else "private",
         "scenarios": {},
     }
-    reports: list[ScenarioReport] = []
-    failed = False
     started = time.perf_counter()
     try:
-        with infrastructure(workdir, use_running=use_running, data_dir=data_dir) as infra:
-            for name in names:
-                module = importlib.import_module(SCENARIOS[name])
-                env: BenchEnv = prepare(infra)
-                try:
-                    report = _run_async(module.run(env, options), loop)
-                except Exception as exc:
-                    failed = True
-                    console.print(f"[red]scenario {name} failed:[/] {exc}")
-                    console.print(traceback.format_exc(), markup=False, highlight=False)
-                    payload["scenarios"][name] = {"error": f"{type(exc).__name__}: {exc}"}
-                    continue
-                finally:
-                    discard(env)
-                reports.append(report)
-                payload["scenarios"][name] = report.to_json()
-                for table in report.tables:
-                    console.print(table)
-                for note in report.notes:
-                    console.print(f"[dim]{note}[/]")
+        reports, failed = _run_all(names, options, loop, use_running, data_dir, workdir, payload)
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted; the private stack was stopped[/]")
+        stack = "the running stack was left as it was" if use_running else "the stack was stopped"
+        console.print(f"[yellow]interrupted; {stack}[/]")
         raise typer.Exit(130) from None
+    except Exception as exc:  # the stack did not start, or could not be reached
+        console.print(f"[red]benchmark setup failed:[/] {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
     payload["duration_s"] = round(time.perf_counter() - started, 1)
     if reports:
         console.print(goals_table(reports))
@@ -165,6 +148,42 @@ def main(
     console.print(f"results: {json_path} (in {payload['duration_s']:.0f} s)")
     if failed:
         raise typer.Exit(1)
+
+
+def _run_all(
+    names: list[str],
+    options: BenchOptions,
+    loop: str,
+    use_running: bool,
+    data_dir: Path,
+    workdir: Path,
+    payload: dict[str, Any],
+) -> tuple[list[ScenarioReport], bool]:
+    """Run each scenario in its own database and topic prefix; a failure does not stop the
+    others."""
+    reports: list[ScenarioReport] = []
+    failed = False
+    with infrastructure(workdir, use_running=use_running, data_dir=data_dir) as infra:
+        for name in names:
+            module = importlib.import_module(SCENARIOS[name])
+            env: BenchEnv = prepare(infra)
+            try:
+                report = _run_async(module.run(env, options), loop)
+            except Exception as exc:
+                failed = True
+                console.print(f"[red]scenario {name} failed:[/] {type(exc).__name__}: {exc}")
+                console.print(traceback.format_exc(), markup=False, highlight=False)
+                payload["scenarios"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+                continue
+            finally:
+                discard(env)
+            reports.append(report)
+            payload["scenarios"][name] = report.to_json()
+            for table in report.tables:
+                console.print(table)
+            for note in report.notes:
+                console.print(f"[dim]{note}[/]")
+    return reports, failed
 
 
 if __name__ == "__main__":

@@ -125,7 +125,14 @@ def quiet_kafka_client() -> Iterator[None]:
     (metadata not yet propagated, offsets topic being created); it retries them itself."""
     quiet = _DropBelowCritical()
     # A filter applies to records of its own logger only, not to those of its children.
-    names = ("aiokafka", "aiokafka.cluster", "aiokafka.conn", "aiokafka.consumer.group_coordinator")
+    names = (
+        "aiokafka",
+        "aiokafka.cluster",
+        "aiokafka.conn",
+        "aiokafka.consumer.fetcher",
+        "aiokafka.consumer.group_coordinator",
+        "aiokafka.producer.sender",
+    )
     loggers = [logging.getLogger(name) for name in names]
     for logger in loggers:
         logger.addFilter(quiet)

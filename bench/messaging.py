@@ -45,7 +45,7 @@ from socsec.stack import kafka
 
 NAME = "messaging"
 GOAL_RATIO = 0.30
-#: Raw clients get a topic of their own, shaped like the contract topics (3 partitions).
+#: The raw clients' end-to-end topic; the kit uses a contract topic.
 RAW_TOPIC = "bench.raw.v1"
 KIT_TOPIC = "dimona.declarations.v1"
 EVENT_TYPE = "BenchEventRecorded"
@@ -106,10 +106,14 @@ async def _produce_all(
     return time.perf_counter()
 
 
-async def _raw_topic(env: BenchEnv, name: str) -> str:
-    spec = TopicSpec(env.topic(name), key="NSSO number", description="bench", partitions=3)
-    await asyncio.to_thread(kafka.create_topics, env.bootstrap, [spec])
-    return spec.name
+async def _raw_topics(env: BenchEnv, names: list[str]) -> list[str]:
+    """Topics of the raw clients, shaped like the contract topics (3 partitions)."""
+    specs = [
+        TopicSpec(env.topic(name), key="NSSO number", description="bench", partitions=3)
+        for name in names
+    ]
+    await asyncio.to_thread(kafka.create_topics, env.bootstrap, specs)
+    return [spec.name for spec in specs]
 
 
 async def _produce_and_consume(
@@ -159,21 +163,22 @@ async def raw_kafka(env: BenchEnv, opts: BenchOptions, cpu: CpuMeter) -> dict[st
         acks="all",
         linger_ms=opts.linger_ms,
     )
+    warmup, produce_topic, topic = await _raw_topics(
+        env, ["bench.warmup.v1", "bench.produce.v1", RAW_TOPIC]
+    )
     await producer.start()
     try:
-        # Untimed: a fresh JVM compiles its hot paths and the first group creates the
-        # offsets topic; (c) gets the same courtesy through its own warm-up events.
-        warmup = await _raw_topic(env, "bench.warmup.v1")
+        # Untimed: a fresh JVM compiles its hot paths, the first group creates the offsets
+        # topic, partition leaders settle; (c) gets the same through its warm-up events.
         with quiet_kafka_client():
             await _produce_and_consume(env, producer, warmup, values[:WARMUP_RAW], opts)
+            await producer.partitions_for(produce_topic)
+            await producer.partitions_for(topic)
 
-        produce_topic = await _raw_topic(env, "bench.produce.v1")
-        await producer.partitions_for(produce_topic)
         t0 = time.perf_counter()
         async with asyncio.timeout(opts.timeout_s):
             t_produced = await _produce_all(producer, produce_topic, keys, values)
 
-        topic = await _raw_topic(env, RAW_TOPIC)
         e2e = await _produce_and_consume(env, producer, topic, values, opts, cpu)
     finally:
         await producer.stop()
@@ -471,9 +476,10 @@ async def kit_path(env: BenchEnv, opts: BenchOptions, cpu: CpuMeter) -> dict[str
     await runtime.start()
     try:
         probe.reset(WARMUP_EVENTS)
-        await _write_all(runtime, 0, WARMUP_EVENTS, opts, make)
-        async with asyncio.timeout(60):
-            await probe.done.wait()
+        with quiet_kafka_client():
+            await _write_all(runtime, 0, WARMUP_EVENTS, opts, make)
+            async with asyncio.timeout(60):
+                await probe.done.wait()
 
         probe.reset(WARMUP_EVENTS + n)
         cpu.start()
