@@ -40,6 +40,12 @@ TOPICS: tuple[TopicSpec, ...] = (
         compacted=True,
     ),
     TopicSpec(
+        "registry.senders.v1",
+        key="sender number",
+        description="Batch sender numbers and who holds them (compacted).",
+        compacted=True,
+    ),
+    TopicSpec(
         "registry.identifications.v1",
         key="identification request id",
         description="Results of worker identification requests.",
