@@ -15,6 +15,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 
 from socsec.kit import migrator
+from socsec.kit.authz import AuthorizationReadModel, Authorizer
 from socsec.kit.clock import CLOCK_TOPIC, BusinessClock, Clock
 from socsec.kit.consumer import Handler, IdempotentConsumer
 from socsec.kit.db import Database
@@ -40,6 +41,7 @@ class ServiceRuntime:
         follow_clock: bool = True,
         configure_logging: bool = True,
         run_relay: bool = True,
+        authorization: bool = False,
     ) -> None:
         self.settings = settings
         self.name = settings.service_name
@@ -82,6 +84,11 @@ class ServiceRuntime:
                 self._on_clock,
                 name=f"{self.name}:clock",
             )
+        self.authz_model: AuthorizationReadModel | None = None
+        if authorization:
+            self.authz_model = AuthorizationReadModel(
+                settings.kafka_bootstrap_servers, settings.topic_prefix
+            )
         self.consumers: list[IdempotentConsumer] = []
         self.started = False
 
@@ -120,6 +127,8 @@ class ServiceRuntime:
                 log.info("applied migrations: %s", ", ".join(applied))
         if self._clock_follower is not None:
             await self._clock_follower.start()
+        if self.authz_model is not None:
+            await self.authz_model.start()
         await self.broker.start()
         if self.run_relay:
             self.relay.start()
@@ -131,7 +140,16 @@ class ServiceRuntime:
         await self.broker.stop()
         if self._clock_follower is not None:
             await self._clock_follower.stop()
+        if self.authz_model is not None:
+            await self.authz_model.stop()
         await self.db.close()
+
+    @property
+    def authorizer(self) -> Authorizer:
+        """The mandate read model (services created with ``authorization=True``)."""
+        if self.authz_model is None:
+            raise RuntimeError(f"{self.name} was not created with authorization=True")
+        return self.authz_model.authorizer
 
     async def ready(self) -> dict[str, bool]:
         """What ``/readyz`` reports: PostgreSQL and Kafka both answer."""
