@@ -46,6 +46,12 @@ TOPICS: tuple[TopicSpec, ...] = (
         compacted=True,
     ),
     TopicSpec(
+        "registry.workers.v1",
+        key="INSZ",
+        description="The worker identification register: every known worker (compacted).",
+        compacted=True,
+    ),
+    TopicSpec(
         "registry.identifications.v1",
         key="identification request id",
         description="Results of worker identification requests.",
@@ -64,6 +70,11 @@ TOPICS: tuple[TopicSpec, ...] = (
         "dimona.declarations.v1",
         key="NSSO registration number",
         description="Dimona declarations received over REST, waiting for processing.",
+    ),
+    TopicSpec(
+        "dimona.identification-requests.v1",
+        key="identification request id",
+        description="Workers declared without a known INSZ, to be identified by the registry.",
     ),
     TopicSpec(
         "dimona.notifications.v1",

@@ -187,3 +187,28 @@ register(
     model=IdentificationResolved,
     description="A worker identification request was resolved (found, created or not found).",
 )
+
+
+class WorkerChanged(BaseModel):
+    """One worker of the identification register (key: INSZ). Only what the declaration
+    services check is published: no address."""
+
+    model_config = _FROZEN
+    insz: Insz
+    kind: str = Field(pattern="^(nn|bis)$")
+    family_name: str | None = None
+    given_name: str | None = None
+    birth_date: date | None = None
+    sex: int | None = Field(default=None, description="1 = male, 2 = female.")
+    nationality: int | None = None
+    flexi_eligible: bool = True
+    replaced_by: Insz | None = None
+    deleted: bool = False
+
+
+register(
+    event_type="WorkerChanged",
+    topic="registry.workers.v1",
+    model=WorkerChanged,
+    description="A worker of the identification register was added or changed.",
+)
