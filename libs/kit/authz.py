@@ -62,6 +62,7 @@ class Authorizer:
 
     def __init__(self) -> None:
         self.employers: dict[str, EmployerChanged] = {}
+        self.by_enterprise: dict[str, str] = {}  # enterprise number -> NSSO number
         self.mandataries: dict[str, MandataryChanged] = {}
         self._organisation: dict[str, str] = {}  # mandatary, seat or branch id -> mandatary id
         self._by_employer: dict[str, dict[str, MandateChanged]] = {}
@@ -70,10 +71,12 @@ class Authorizer:
     # -- feeding -----------------------------------------------------------------------
 
     def apply_employer(self, employer: EmployerChanged) -> None:
-        if employer.deleted:
-            self.employers.pop(employer.nsso_number, None)
-        else:
+        old = self.employers.pop(employer.nsso_number, None)
+        if old is not None:
+            self.by_enterprise.pop(old.enterprise_number, None)
+        if not employer.deleted:
             self.employers[employer.nsso_number] = employer
+            self.by_enterprise[employer.enterprise_number] = employer.nsso_number
 
     def apply_mandatary(self, mandatary: MandataryChanged) -> None:
         old = self.mandataries.pop(mandatary.id, None)
@@ -195,7 +198,9 @@ class AuthorizationReadModel:
             if record.topic.endswith("registry.mandates.v1"):
                 self.authorizer.remove_mandate(key)
             elif record.topic.endswith("registry.employers.v1"):
-                self.authorizer.employers.pop(key, None)
+                old = self.authorizer.employers.pop(key, None)
+                if old is not None:
+                    self.authorizer.by_enterprise.pop(old.enterprise_number, None)
             return
         try:
             payload: Any = parse_payload(Envelope.from_bytes(record.value))

@@ -11,6 +11,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 import socsec
+from socsec.kit.auth import AuthError, auth_error_response
 from socsec.kit.runtime import ServiceRuntime
 
 
@@ -41,6 +42,8 @@ def create_http_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    # 401/403 of socsec.kit.auth in the project's problem shape {"title", "status", "detail"}.
+    app.add_exception_handler(AuthError, auth_error_response)
 
     requests = Counter(
         "http_requests_total",

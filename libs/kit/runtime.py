@@ -6,8 +6,10 @@ lifespan. One broker per process; consumers are registered before it starts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -90,12 +92,32 @@ class ServiceRuntime:
                 settings.kafka_bootstrap_servers, settings.topic_prefix
             )
         self.consumers: list[IdempotentConsumer] = []
+        #: Service-specific dependencies (built in the service's main.create_app).
+        self.state: dict[str, Any] = {}
+        self._background: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self.started = False
 
     def _on_clock(self, record) -> None:  # type: ignore[no-untyped-def]
         assert isinstance(self.clock, BusinessClock)
         self.clock.apply(record.value)
         log.info("business clock is now %s", self.clock.now().isoformat())
+
+    def every(self, seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
+        """Run ``job`` every ``seconds`` while the service runs (errors are logged, the
+        loop goes on). Jobs must be idempotent: every instance of the service runs them."""
+
+        async def loop() -> None:
+            while True:
+                try:
+                    await job()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("periodic job %s failed", name)
+                await asyncio.sleep(seconds)
+
+        self._background.append(loop)
 
     def subscribe(
         self, topic: str, handler: Handler, *, name: str | None = None
@@ -132,10 +154,15 @@ class ServiceRuntime:
         await self.broker.start()
         if self.run_relay:
             self.relay.start()
+        self._tasks = [asyncio.create_task(job()) for job in self._background]
         self.started = True
 
     async def stop(self) -> None:
         self.started = False
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
         await self.relay.stop()
         await self.broker.stop()
         if self._clock_follower is not None:

@@ -56,6 +56,36 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # OAuth2 access tokens (socsec.kit.auth). The registry issues them; every service
+    # validates them locally with the registry's published keys (JWKS).
+    auth_issuer: str = Field(
+        default="http://127.0.0.1:8101",
+        description="The `iss` of access tokens: the registry's public base URL.",
+    )
+    auth_audience: str = Field(default="socsec", description="The `aud` of access tokens.")
+    auth_jwks_url: str | None = Field(
+        default="http://127.0.0.1:8101/.well-known/jwks.json",
+        description="Where the registry publishes its token-signing keys; empty = read the "
+        "JWKS the service's own app publishes (the registry itself).",
+    )
+    auth_jwks_cache_seconds: float = Field(
+        default=300.0, gt=0, description="How long fetched signing keys are trusted unchanged."
+    )
+    auth_jwks_min_refresh_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="Minimum gap between two JWKS fetches caused by an unknown key id, so "
+        "forged tokens cannot make a service hammer the registry.",
+    )
+    auth_leeway_seconds: int = Field(
+        default=30, ge=0, description="Clock skew tolerated on exp, nbf and iat."
+    )
+    auth_token_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        description="Validated tokens remembered until they expire (0 disables the cache).",
+    )
+
     @property
     def schema(self) -> str:
         return self.db_schema or self.service_name

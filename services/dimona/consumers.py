@@ -1,7 +1,40 @@
 """Kafka entry points of the dimona service: translate messages into handler calls."""
 
+from __future__ import annotations
+
+import asyncpg
+
+from socsec.contracts.events import parse_payload
+from socsec.contracts.payloads.dimona import DimonaDeclarationReceived
+from socsec.contracts.payloads.registry import IdentificationResolved, WorkerChanged
+from socsec.dimona import handlers
+from socsec.dimona import repository as repo
+from socsec.kit.consumer import Message
 from socsec.kit.runtime import ServiceRuntime
 
 
 def register(runtime: ServiceRuntime) -> None:
     """Subscribe the service's idempotent consumers (before the broker starts)."""
+
+    def deps() -> handlers.Deps:
+        return runtime.state["dimona_deps"]
+
+    async def declarations(conn: asyncpg.Connection, message: Message) -> None:
+        received = parse_payload(message.envelope)
+        assert isinstance(received, DimonaDeclarationReceived)
+        await handlers.process(conn, deps(), received.declaration_id)
+
+    async def identifications(conn: asyncpg.Connection, message: Message) -> None:
+        resolved = parse_payload(message.envelope)
+        assert isinstance(resolved, IdentificationResolved)
+        if resolved.requested_by == handlers.REQUESTED_BY:
+            await handlers.on_identification(conn, deps(), resolved)
+
+    async def workers(conn: asyncpg.Connection, message: Message) -> None:
+        worker = parse_payload(message.envelope)
+        assert isinstance(worker, WorkerChanged)
+        await repo.upsert_worker(conn, worker)
+
+    runtime.subscribe("dimona.declarations.v1", declarations, name="processor")
+    runtime.subscribe("registry.identifications.v1", identifications, name="identifications")
+    runtime.subscribe("registry.workers.v1", workers, name="workers")

@@ -45,6 +45,9 @@ class Quota:
     year: int
     limit_hours: int
     exceeding_hours: int
+    # "days" only for the student quota of years up to 2016 (50 days, PlannedDaysNbr);
+    # ``limit_hours`` and ``exceeding_hours`` then count days.
+    unit: str = "hours"
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,9 @@ class Declaration:
     Values that could be read but are wrong in a way the rules report with a code (a
     planned-hours value of 7.5, an hour "25:00") stay here as received in ``raw`` so the
     rules can report them; only what cannot be read at all is refused at the edge (HTTP 400
-    / form not processable).
+    / form not processable). ``raw`` is keyed by the attribute the value was meant for
+    (``start_date``, ``end_date``, ``start_hour``, ``end_hour``, ``planned_hours``,
+    ``period_id``, ``identity.birth_date``), whatever the channel.
     """
 
     declaration_id: int
@@ -144,6 +149,14 @@ class Declaration:
     student_place_of_work: dict | None = None
     raw: dict[str, str] = field(default_factory=dict)  # field path -> unreadable value
     gender_encoding: str = "glossary"
+    # Batch only (PlannedDaysNbr, zone 01017): the student quota of years up to 2016 counted days.
+    planned_days: int | None = None
+    # False when the sender holds no valid mandate for the employer (90256-155). REST answers
+    # 403 before a declaration exists, so only the batch channel sets it.
+    mandate_valid: bool = True
+    # Outcome of the worker identification asked after a result S: None = not asked yet,
+    # True = identified (``ssin`` now holds the assigned number), False = failed (90017-151).
+    identified: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +204,7 @@ class Period:
     is_cancelled: bool = False
     is_locked: bool = False
     is_late: bool = False
+    planned_days: int | None = None  # student periods up to 2016 (batch PlannedDaysNbr)
 
 
 @dataclass(frozen=True)
@@ -214,6 +228,7 @@ class Outcome:
     ssin: str | None = None  # resolved worker
     period_id: int | None = None  # the period concerned (also on a refused OUT/UPDATE/CANCEL)
     needs_identification: bool = False  # result S: ask the worker register
+    is_late: bool = False  # this declaration was late (§8), with or without an anomaly code
 
 
 class Context(Protocol):
@@ -237,6 +252,18 @@ class Context(Protocol):
     def student_hours(self, ssin: str, year: int, excluding_period: int | None) -> int:
         """Planned hours of the worker's non-cancelled STU periods starting in ``year``,
         at every employer, without ``excluding_period``."""
+        ...
+
+    def student_days(self, ssin: str, year: int, excluding_period: int | None) -> int:
+        """Days of the worker's non-cancelled STU periods starting in ``year`` (planned days
+        when declared, else calendar days of the period), at every employer, without
+        ``excluding_period``. Asked only for years whose quota counts days (up to 2016)."""
+        ...
+
+    def art17_hours(self, ssin: str, year: int, excluding_period: int | None) -> int:
+        """Planned hours of the worker's non-cancelled O17/S17/T17 periods starting in
+        ``year``, at every employer, without ``excluding_period``. Asked only when the
+        art. 17 quota check is enabled (default off)."""
         ...
 
     def is_working_day(self, day: date) -> bool: ...

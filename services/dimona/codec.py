@@ -1,0 +1,86 @@
+"""Domain values to and from JSON (the ``request`` column, event payloads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from socsec.contracts.payloads.dimona import NotificationAnomaly, PeriodState
+from socsec.dimona.domain.model import Anomaly, Declaration, Features, Period, UsingEmployer
+
+_DECLARATION = TypeAdapter(Declaration)
+_ANOMALIES = TypeAdapter(list[Anomaly])
+
+
+def declaration_to_json(declaration: Declaration) -> dict[str, Any]:
+    return _DECLARATION.dump_python(declaration, mode="json")
+
+
+def declaration_from_json(data: dict[str, Any]) -> Declaration:
+    return _DECLARATION.validate_python(data)
+
+
+def anomalies_to_json(anomalies: tuple[Anomaly, ...] | list[Anomaly]) -> list[dict[str, Any]]:
+    return _ANOMALIES.dump_python(list(anomalies), mode="json")
+
+
+def anomalies_from_json(data: list[dict[str, Any]]) -> list[Anomaly]:
+    return _ANOMALIES.validate_python(data)
+
+
+def period_state(period: Period) -> PeriodState:
+    using = period.features.using_employer
+    return PeriodState(
+        id=period.id,
+        employer_nsso=period.employer_nsso,
+        insz=period.ssin,
+        worker_type=period.features.worker_type or "",
+        joint_commission=period.features.joint_commission,
+        sub_entity=period.features.sub_entity,
+        using_employer=TypeAdapter(UsingEmployer).dump_python(using, mode="json")
+        if using
+        else None,
+        start_date=period.start_date,
+        end_date=period.end_date,
+        start_hour=period.start_hour,
+        end_hour=period.end_hour,
+        planned_hours=period.planned_hours,
+        is_cancelled=period.is_cancelled,
+        is_late=period.is_late,
+    )
+
+
+def notification_anomaly(anomaly: Anomaly) -> NotificationAnomaly:
+    return NotificationAnomaly(
+        code=anomaly.code,
+        severity=str(anomaly.severity),
+        tag=anomaly.tag,
+        value=anomaly.value,
+        description_fr=anomaly.description_fr,
+        description_nl=anomaly.description_nl,
+    )
+
+
+def period_from_row(row: Any) -> Period:
+    using = row["using_employer"]
+    return Period(
+        id=row["id"],
+        employer_nsso=row["employer_nsso"],
+        ssin=row["insz"],
+        features=Features(
+            worker_type=row["worker_type"],
+            joint_commission=row["joint_commission"],
+            sub_entity=row["sub_entity"],
+            using_employer=TypeAdapter(UsingEmployer).validate_python(using) if using else None,
+        ),
+        start_date=row["start_date"],
+        end_date=row["end_date"],
+        start_hour=row["start_hour"],
+        end_hour=row["end_hour"],
+        planned_hours=row["planned_hours"],
+        planned_days=row["planned_days"],
+        is_cancelled=row["is_cancelled"],
+        is_locked=row["is_locked"],
+        is_late=row["is_late"],
+    )

@@ -1,0 +1,344 @@
+"""Use cases of the dimona service. Each takes the transaction's connection and its
+dependencies as parameters; the entry point (HTTP route, Kafka consumer) opens the
+transaction and commits once."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import asyncpg
+
+from socsec.contracts.payloads.dimona import (
+    DimonaDeclarationReceived,
+    DimonaNotified,
+    DimonaPeriodChanged,
+    IdentificationRequested,
+)
+from socsec.contracts.payloads.registry import (
+    EmployerChanged,
+    IdentificationOutcome,
+    IdentificationResolved,
+    NotificationRouting,
+    Scope,
+)
+from socsec.dimona import repository as repo
+from socsec.dimona.codec import declaration_from_json, notification_anomaly, period_state
+from socsec.dimona.domain.model import (
+    Declaration,
+    Employer,
+    Outcome,
+    Period,
+    Result,
+    Worker,
+)
+from socsec.dimona.domain.rules import RuleSettings, evaluate
+from socsec.kit.authz import Authorizer
+from socsec.kit.calendar import WorkingDays
+from socsec.kit.clock import BRUSSELS, Clock
+from socsec.kit.outbox import Outbox
+
+REQUESTED_BY = "dimona"
+
+
+@dataclass
+class Deps:
+    """What the use cases need besides the connection."""
+
+    outbox: Outbox
+    clock: Clock
+    calendar: WorkingDays
+    authorizer: Authorizer
+    rules: RuleSettings
+    contest_window_days: int = 5
+
+
+# -- context of the rules -----------------------------------------------------------------
+
+
+def to_employer(e: EmployerChanged) -> Employer:
+    return Employer(
+        nsso_number=e.nsso_number,
+        enterprise_number=e.enterprise_number,
+        registered_from=e.registered_from,
+        registered_to=e.registered_to,
+        public_sector=e.public_sector,
+    )
+
+
+@dataclass
+class LoadedContext:
+    """The :class:`~socsec.dimona.domain.model.Context` of one declaration, loaded up front
+    from PostgreSQL (same transaction: earlier declarations of the batch are visible) and
+    from the registry's read model."""
+
+    today: date
+    authorizer: Authorizer
+    calendar: WorkingDays
+    workers: dict[str, Worker]
+    periods: dict[int, Period]
+    periods_by_pair: dict[tuple[str, str], list[Period]]
+    quota: dict[tuple[str, int], dict[int, tuple[str, int, int]]]
+
+    def employer(self, nsso_number: str) -> Employer | None:
+        e = self.authorizer.employers.get(nsso_number)
+        return to_employer(e) if e else None
+
+    def employer_by_enterprise(self, enterprise_number: str) -> Employer | None:
+        nsso = self.authorizer.by_enterprise.get(enterprise_number)
+        return self.employer(nsso) if nsso else None
+
+    def worker(self, ssin: str) -> Worker | None:
+        return self.workers.get(ssin)
+
+    def period(self, period_id: int) -> Period | None:
+        return self.periods.get(period_id)
+
+    def periods_of(self, employer_nsso: str, ssin: str) -> list[Period]:
+        return self.periods_by_pair.get((employer_nsso, ssin), [])
+
+    def _sum(self, ssin: str, year: int, excluding: int | None, types: set[str], i: int) -> int:
+        rows = self.quota.get((ssin, year), {})
+        return sum(row[i] for pid, row in rows.items() if pid != excluding and row[0] in types)
+
+    def student_hours(self, ssin: str, year: int, excluding_period: int | None) -> int:
+        return self._sum(ssin, year, excluding_period, {"STU"}, 1)
+
+    def student_days(self, ssin: str, year: int, excluding_period: int | None) -> int:
+        return self._sum(ssin, year, excluding_period, {"STU"}, 2)
+
+    def art17_hours(self, ssin: str, year: int, excluding_period: int | None) -> int:
+        return self._sum(ssin, year, excluding_period, {"O17", "S17", "T17"}, 1)
+
+    def is_working_day(self, day: date) -> bool:
+        return self.calendar.is_working_day(day)
+
+    def next_working_day(self, day: date) -> date:
+        return self.calendar.next_working_day(day)
+
+
+async def load_context(
+    conn: asyncpg.Connection,
+    deps: Deps,
+    declaration: Declaration,
+    known_worker: Worker | None = None,
+) -> LoadedContext:
+    period = await repo.period(conn, declaration.period_id) if declaration.period_id else None
+    employer = declaration.employer_nsso
+    if employer is None and declaration.employer_enterprise:
+        employer = deps.authorizer.by_enterprise.get(declaration.employer_enterprise)
+    if period is not None:
+        employer = period.employer_nsso
+    ssin = declaration.ssin or (period.ssin if period else None)
+    ctx = LoadedContext(
+        today=deps.clock.today(),
+        authorizer=deps.authorizer,
+        calendar=deps.calendar,
+        workers={},
+        periods={period.id: period} if period else {},
+        periods_by_pair={},
+        quota={},
+    )
+    if ssin:
+        worker = known_worker or await repo.worker(conn, ssin)
+        if worker is not None:
+            ctx.workers[ssin] = worker
+        years = {d.year for d in (declaration.start_date, period and period.start_date) if d}
+        for year in years:
+            ctx.quota[(ssin, year)] = await repo.quota_periods(conn, ssin, year)
+        if employer:
+            pair = await repo.periods_of(conn, employer, ssin)
+            ctx.periods_by_pair[(employer, ssin)] = pair
+            ctx.periods.update({p.id: p for p in pair})
+    return ctx
+
+
+# -- use cases ----------------------------------------------------------------------------
+
+
+async def receive(conn: asyncpg.Connection, deps: Deps, declaration: Declaration) -> None:
+    """Record a REST declaration and hand it to the processor (asynchronous processing)."""
+    await repo.insert_declaration(conn, declaration)
+    await deps.outbox.publish(
+        conn,
+        "dimona.declarations.v1",
+        event_type="DimonaDeclarationReceived",
+        key=declaration.employer_nsso or str(declaration.period_id or declaration.declaration_id),
+        payload=DimonaDeclarationReceived(
+            declaration_id=declaration.declaration_id,
+            kind=str(declaration.kind),
+            channel=declaration.channel,
+            declarant=declaration.declarant,
+        ),
+    )
+
+
+async def process(
+    conn: asyncpg.Connection,
+    deps: Deps,
+    declaration_id: int,
+    *,
+    identified: Worker | None = None,
+    identification_failed: str | None = None,
+) -> Outcome | None:
+    """Apply the rules to a recorded declaration, update the personnel file and notify.
+
+    Returns ``None`` when the declaration was already processed (a redelivery)."""
+    row = await repo.lock_declaration(conn, declaration_id)
+    if row is None:
+        raise LookupError(f"declaration {declaration_id} was never recorded")
+    answering_identification = identified is not None or identification_failed is not None
+    if row["status"] != ("WAITING" if answering_identification else "RECEIVED"):
+        return None  # already handled: a redelivered message changes nothing
+    declaration = declaration_from_json(json.loads(row["request_text"]))
+    if identified is not None:
+        declaration = dataclasses.replace(declaration, ssin=identified.ssin, identified=True)
+    elif identification_failed is not None:
+        declaration = dataclasses.replace(declaration, identified=False)
+    simulation = row["environment"] == "S"
+    ctx = await load_context(conn, deps, declaration, identified)
+    outcome = evaluate(declaration, ctx, deps.rules)
+
+    now = deps.clock.now()
+    request_id = None
+    if outcome.result == Result.WAITING:
+        request_id = f"dimona-{declaration.declaration_id}-{uuid.uuid4().hex[:8]}"
+        identity = declaration.identity
+        await deps.outbox.publish(
+            conn,
+            "dimona.identification-requests.v1",
+            event_type="IdentificationRequested",
+            key=request_id,
+            payload=IdentificationRequested(
+                request_id=request_id,
+                requested_by=REQUESTED_BY,
+                insz=declaration.ssin,
+                family_name=identity.family_name if identity else None,
+                given_name=identity.given_name if identity else None,
+                birth_date=identity.birth_date if identity else None,
+                sex=identity.gender if identity else None,
+                nationality=identity.nationality if identity else None,
+            ),
+        )
+
+    change = outcome.change if outcome.result in (Result.ACCEPTED, Result.WARNING) else None
+    if change is not None and not simulation:
+        await repo.save_period(conn, change.after, now)
+        await repo.refresh_relation(conn, change.after.employer_nsso, change.after.ssin)
+        await deps.outbox.publish(
+            conn,
+            "dimona.periods.v1",
+            event_type="DimonaPeriodChanged",
+            key=change.after.employer_nsso,
+            payload=DimonaPeriodChanged(
+                declaration_id=declaration.declaration_id,
+                kind=str(change.kind),
+                before=period_state(change.before) if change.before else None,
+                after=period_state(change.after),
+                changed_at=now,
+            ),
+        )
+    period_id = change.after.id if change else outcome.period_id
+    if period_id is not None and not simulation and await repo.period(conn, period_id):
+        await repo.link(
+            conn, period_id, declaration.declaration_id, str(declaration.kind), str(outcome.result)
+        )
+
+    final = outcome.result != Result.WAITING
+    deadline = deps.calendar.add(now.astimezone(BRUSSELS).date(), deps.contest_window_days)
+    await repo.save_outcome(
+        conn,
+        declaration.declaration_id,
+        status="PROCESSED" if final else "WAITING",
+        result=str(outcome.result),
+        anomalies=outcome.anomalies,
+        employer_nsso=outcome.employer_nsso,
+        insz=outcome.ssin or declaration.ssin,
+        period_id=period_id,
+        processed_at=now,
+        contest_deadline=deadline if final else None,
+        identification_request=request_id,
+        request=declaration if answering_identification else None,
+    )
+    await notify(conn, deps, declaration, outcome, row, now, deadline if final else None)
+    return outcome
+
+
+def recipients(
+    authorizer: Authorizer, declaration: Declaration, employer: str | None, today: date
+) -> tuple[str, ...]:
+    """The declarant, and the employer's mandated secretariat when its mandate routes
+    notifications to the mandatary (registry.md §6)."""
+    out = [declaration.declarant]
+    if employer:
+        mandate = authorizer.mandate_for(employer, Scope.DIMONA, today)
+        if mandate is not None:
+            declarant_mandatary = authorizer.mandatary_of(declaration.declarant)
+            if mandate.notification_routing in (
+                NotificationRouting.MANDATARY,
+                NotificationRouting.BOTH,
+            ) and (declarant_mandatary != mandate.mandatary_id):
+                out.append(mandate.mandatary_id)
+    return tuple(dict.fromkeys(out))
+
+
+async def notify(
+    conn: asyncpg.Connection,
+    deps: Deps,
+    declaration: Declaration,
+    outcome: Outcome,
+    row: asyncpg.Record,
+    now: datetime,
+    contest_deadline: date | None,
+) -> None:
+    change = outcome.change if outcome.result in (Result.ACCEPTED, Result.WARNING) else None
+    full = await repo.declaration_row(conn, declaration.declaration_id)
+    await deps.outbox.publish(
+        conn,
+        "dimona.notifications.v1",
+        event_type="DimonaNotified",
+        key=outcome.employer_nsso or str(declaration.declaration_id),
+        payload=DimonaNotified(
+            declaration_id=declaration.declaration_id,
+            kind=str(declaration.kind),
+            result=str(outcome.result),
+            final=outcome.result != Result.WAITING,
+            employer_nsso=outcome.employer_nsso,
+            insz=outcome.ssin or declaration.ssin,
+            period_id=change.after.id if change else outcome.period_id,
+            anomalies=tuple(notification_anomaly(a) for a in outcome.anomalies),
+            channel=declaration.channel,
+            declarant=declaration.declarant,
+            recipients=recipients(
+                deps.authorizer, declaration, outcome.employer_nsso, deps.clock.today()
+            ),
+            batch_ticket=full["batch_ticket"] if full else None,
+            batch_position=full["batch_position"] if full else None,
+            notified_at=now,
+            contest_deadline=contest_deadline,
+            before=period_state(change.before) if change and change.before else None,
+            after=period_state(change.after) if change else None,
+        ),
+    )
+
+
+async def on_identification(
+    conn: asyncpg.Connection, deps: Deps, resolved: IdentificationResolved
+) -> Outcome | None:
+    """The registry answered an identification request: the final notification follows."""
+    row = await repo.declaration_by_identification(conn, resolved.request_id)
+    if row is None:
+        return None
+    if resolved.outcome in (IdentificationOutcome.FOUND, IdentificationOutcome.CREATED):
+        assert resolved.insz is not None
+        worker = await repo.worker(conn, resolved.insz) or Worker(ssin=resolved.insz)
+        return await process(conn, deps, row["id"], identified=worker)
+    return await process(
+        conn,
+        deps,
+        row["id"],
+        identification_failed=resolved.reason or "identification failed",
+    )

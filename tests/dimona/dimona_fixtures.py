@@ -1,0 +1,235 @@
+"""Reference data and a running dimona service for the Dimona API tests.
+
+The registry's events are published the way the registry publishes them (outbox of the
+registry schema, relayed to the test's prefixed topics), so the dimona service builds its
+read models from Kafka exactly as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+
+from socsec.contracts.payloads.registry import (
+    Approval,
+    Branch,
+    EmployerChanged,
+    MandataryChanged,
+    MandataryKind,
+    MandateChanged,
+    NotificationRouting,
+    Scope,
+    Seat,
+    WorkerChanged,
+)
+from socsec.kit import migrator
+from socsec.kit.auth import (
+    DIMONA_CONSULT_SCOPE,
+    DIMONA_DECLARANT_SCOPE,
+    Principal,
+    authenticate,
+)
+from socsec.kit.runtime import ServiceRuntime
+
+EXEMPLUM = MandataryChanged(
+    id="M-EXEMPLUM",
+    kind=MandataryKind.APPROVED_SECRETARIAT,
+    legal_name="ASBL - Secrétariat Social Exemplum",
+    enterprise_number="0412345614",
+    approval=Approval(number="950", approved_from=date(2017, 1, 1)),
+    seat=Seat(id="S-EXEMPLUM-BXL", address="Rue de la Loi 1, 1000 Bruxelles"),
+    branches=(
+        Branch(
+            id="B-EXEMPLUM-GENT",
+            seat_id="S-EXEMPLUM-BXL",
+            address="Veldstraat 1, 9000 Gent",
+            communicated_on=date(2020, 3, 2),
+            active_from=date(2020, 4, 1),
+        ),
+    ),
+)
+PAYPRO = MandataryChanged(
+    id="M-PAYPRO",
+    kind=MandataryKind.SERVICE_PROVIDER,
+    legal_name="PayPro Services SRL",
+    enterprise_number="0456789133",
+    seat=Seat(id="S-PAYPRO", address="Avenue Louise 54, 1050 Bruxelles"),
+)
+EMPLOYERS = {
+    "123456749": ("0123456749", "M-PAYPRO", "S-PAYPRO", NotificationRouting.SENDER),
+    "187654356": ("0876543270", "M-PAYPRO", "S-PAYPRO", NotificationRouting.SENDER),
+    "155555504": ("0555555523", "M-EXEMPLUM", "B-EXEMPLUM-GENT", NotificationRouting.MANDATARY),
+    "111111171": ("0812345603", "M-EXEMPLUM", "S-EXEMPLUM-BXL", NotificationRouting.MANDATARY),
+}
+KNOWN_WORKERS = [
+    "85073003328",
+    "88041212434",
+    "92073021590",
+    "05031512367",
+    "05021408828",
+    "90061204572",
+]
+
+
+async def publish_reference_data(env) -> None:
+    """Publish the shared reference data set through a registry outbox and relay."""
+    conn = await env.connect("registry")
+    try:
+        await migrator.apply(conn, "registry", migrator.load("kit", migrator.KIT_MIGRATIONS))
+    finally:
+        await conn.close()
+    registry = ServiceRuntime(env.settings("registry"), follow_clock=False, configure_logging=False)
+    await registry.start()
+    try:
+        async with registry.db.transaction() as conn:
+            out = registry.outbox
+            for m in (EXEMPLUM, PAYPRO):
+                await out.publish(
+                    conn,
+                    "registry.secretariats.v1",
+                    event_type="MandataryChanged",
+                    key=m.id,
+                    payload=m,
+                )
+            for i, (nsso, (kbo, mandatary, point, routing)) in enumerate(EMPLOYERS.items()):
+                employer = EmployerChanged(
+                    nsso_number=nsso,
+                    enterprise_number=kbo,
+                    name=f"Employer {nsso}",
+                    language="fr",
+                    registered_from=date(2010, 1, 1),
+                )
+                await out.publish(
+                    conn,
+                    "registry.employers.v1",
+                    event_type="EmployerChanged",
+                    key=nsso,
+                    payload=employer,
+                )
+                mandate = MandateChanged(
+                    id=f"MD-{i:06d}",
+                    employer_nsso=nsso,
+                    mandatary_id=mandatary,
+                    affiliation_point=point,
+                    seat_id="S-EXEMPLUM-BXL" if mandatary == "M-EXEMPLUM" else "S-PAYPRO",
+                    scopes=(Scope.DIMONA, Scope.DMFA),
+                    proxy_registered_on=date(2015, 1, 1),
+                    valid_from=date(2015, 1, 1),
+                    notification_routing=routing,
+                )
+                await out.publish(
+                    conn,
+                    "registry.mandates.v1",
+                    event_type="MandateChanged",
+                    key=mandate.id,
+                    payload=mandate,
+                )
+            for insz in KNOWN_WORKERS:
+                await out.publish(
+                    conn,
+                    "registry.workers.v1",
+                    event_type="WorkerChanged",
+                    key=insz,
+                    payload=WorkerChanged(insz=insz, kind="nn"),
+                )
+        deadline = time.monotonic() + 30
+        while await registry.db.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+            assert time.monotonic() < deadline, "registry events were not relayed"
+            await asyncio.sleep(0.1)
+    finally:
+        await registry.stop()
+
+
+@dataclass
+class DimonaClient:
+    """An HTTP client of the dimona app whose caller can be switched between requests."""
+
+    app: Any
+    http: httpx.AsyncClient
+    principal: list[Principal] = field(default_factory=list)
+
+    def act_as(self, organisation: str, *scopes: str, gender_encoding: str = "glossary"):
+        scopes = scopes or (DIMONA_DECLARANT_SCOPE, DIMONA_CONSULT_SCOPE)
+        self.principal[:] = [
+            Principal(f"client-{organisation}", organisation, frozenset(scopes), gender_encoding)
+        ]
+        return self
+
+    async def declare(self, body: dict) -> int:
+        response = await self.http.post("/REST/dimona/v2/declarations", json=body)
+        assert response.status_code == 201, response.text
+        return int(response.headers["Location"].rsplit("/", 1)[-1])
+
+    async def result(self, declaration_id: int, *, final: bool = True, timeout: float = 30):
+        """Poll GET /declarations/{id} like a client does until it is processed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = await self.http.get(f"/REST/dimona/v2/declarations/{declaration_id}")
+            if response.status_code == 200:
+                body = response.json()
+                if not final or body["declarationStatus"]["result"] != "S":
+                    return body
+            else:
+                assert response.status_code == 404, response.text
+            assert time.monotonic() < deadline, f"declaration {declaration_id} not processed"
+            await asyncio.sleep(0.1)
+
+
+async def start_dimona(env, **settings: Any) -> DimonaClient:
+    from socsec.dimona.main import create_app
+
+    app = create_app(env.settings("dimona", **settings))
+    await app.state.runtime.start()
+    client = DimonaClient(
+        app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://dimona.test"),
+    )
+    app.dependency_overrides[authenticate] = lambda: client.principal[0]
+    # The worker register arrives through a consumer: wait until it is loaded, as it is
+    # long before any declaration in production.
+    deadline = time.monotonic() + 30
+    while await app.state.runtime.db.fetchval("SELECT count(*) FROM workers") < len(KNOWN_WORKERS):
+        assert time.monotonic() < deadline, "the worker register did not arrive"
+        await asyncio.sleep(0.1)
+    return client.act_as("M-PAYPRO")
+
+
+async def stop_dimona(client: DimonaClient) -> None:
+    await client.http.aclose()
+    await client.app.state.runtime.stop()
+
+
+async def read_topic(bootstrap: str, topic: str) -> list:
+    """Every envelope on a topic (all partitions), oldest first per partition."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from socsec.contracts.envelope import Envelope
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        out = []
+        for tp in tps:
+            while await consumer.position(tp) < end[tp]:
+                for record in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
+                    out.append(Envelope.from_bytes(record.value))
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def set_clock(env, when: str) -> None:
+    from socsec.kit.clock import CLOCK_TOPIC, ClockState, parse_instant, write_clock_state
+
+    state = ClockState(frozen_at=parse_instant(when))
+    await write_clock_state(env.bootstrap, state, env.topic(CLOCK_TOPIC))
