@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import os
 import signal
@@ -33,7 +34,9 @@ from bench.common import (
 )
 from socsec.stack.local import DEFAULT_DATA_DIR
 
-#: Scenario name -> module with ``async def run(env, options) -> ScenarioReport``.
+#: Scenario name -> module with ``async def run(env, options) -> ScenarioReport``. A module
+#: that sets ``NEEDS_STACK = False`` (pure CPU work) gets ``env=None`` and no stack is started
+#: for it.
 SCENARIOS: dict[str, str] = {
     "messaging": "bench.messaging",
 }
@@ -70,7 +73,7 @@ def _sigterm_as_interrupt() -> None:
 @app.command()
 def main(
     scenario: str = typer.Option(
-        "messaging", "--scenario", "-s", help=f"One of: {', '.join(SCENARIOS)}, or 'all'."
+        "all", "--scenario", "-s", help=f"One of: {', '.join(SCENARIOS)}, or 'all'."
     ),
     messages: int = typer.Option(
         50_000, "--messages", "-n", min=100, help="Messages (rows, events) per scenario."
@@ -141,6 +144,9 @@ def main(
     except Exception as exc:  # the stack did not start, or could not be reached
         console.print(f"[red]benchmark setup failed:[/] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from None
+    finally:
+        with contextlib.suppress(OSError):
+            workdir.rmdir()  # only when empty: nothing but the results is kept there
     payload["duration_s"] = round(time.perf_counter() - started, 1)
     if reports:
         console.print(goals_table(reports))
@@ -163,10 +169,16 @@ def _run_all(
     others."""
     reports: list[ScenarioReport] = []
     failed = False
-    with infrastructure(workdir, use_running=use_running, data_dir=data_dir) as infra:
-        for name in names:
-            module = importlib.import_module(SCENARIOS[name])
-            env: BenchEnv = prepare(infra)
+    modules = {name: importlib.import_module(SCENARIOS[name]) for name in names}
+    needs_stack = {name: getattr(module, "NEEDS_STACK", True) for name, module in modules.items()}
+    stack = (
+        infrastructure(workdir, use_running=use_running, data_dir=data_dir)
+        if any(needs_stack.values())
+        else contextlib.nullcontext()
+    )
+    with stack as infra:
+        for name, module in modules.items():
+            env: BenchEnv | None = prepare(infra) if needs_stack[name] else None
             try:
                 report = _run_async(module.run(env, options), loop)
             except Exception as exc:
@@ -176,7 +188,8 @@ def _run_all(
                 payload["scenarios"][name] = {"error": f"{type(exc).__name__}: {exc}"}
                 continue
             finally:
-                discard(env)
+                if env is not None:
+                    discard(env)
             reports.append(report)
             payload["scenarios"][name] = report.to_json()
             for table in report.tables:

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import platform
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -190,7 +191,7 @@ def goals_table(reports: list[ScenarioReport]) -> Table:
 
 
 class CpuMeter:
-    """CPU seconds used by this process, Kafka and PostgreSQL (with its backends) over a span.
+    """Cores used by this process, Kafka and PostgreSQL (with its backends) over a span.
 
     On 2 cores this is what tells whether a figure is bound by Python, the broker or the
     database. Processes we may not inspect (a running stack of another user) are left out.
@@ -218,6 +219,8 @@ class CpuMeter:
         for name, proc in self._procs.items():
             with contextlib.suppress(psutil.Error):
                 sample[name] = self._cpu(proc, with_children=name == "postgres")
+        machine = psutil.cpu_times()
+        sample["machine"] = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
         return sample
 
     def start(self) -> None:
@@ -225,14 +228,14 @@ class CpuMeter:
         self._wall = time.perf_counter()
 
     def stop(self) -> dict[str, float]:
-        """Cores used on average since :meth:`start`, by process name."""
-        wall = time.perf_counter() - self._wall
+        """Cores used on average since :meth:`start`, by process name, and by everything
+        else on the machine (``other``: a shared machine skews every figure)."""
+        wall = max(time.perf_counter() - self._wall, 1e-9)
         end = self._sample()
-        return {
-            name: round((end[name] - self._start.get(name, 0.0)) / wall, 2)
-            for name in end
-            if wall > 0
-        }
+        cores = {name: (end[name] - self._start.get(name, 0.0)) / wall for name in end}
+        busy = cores.pop("machine")
+        cores["other"] = max(0.0, busy - sum(cores.values()))
+        return {name: round(value, 2) for name, value in cores.items()}
 
 
 # -- infrastructure --------------------------------------------------------------------
@@ -288,8 +291,20 @@ def infrastructure(
             state.kafka_bootstrap, state.database_url, _passwords(state), _pids(state), True
         )
     finally:
-        with console.status("stopping the private stack…"):
+        with uninterrupted(), console.status("stopping the private stack…"):
             stack.down(reset=True)
+
+
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM while cleaning up: an interrupted cleanup is what leaves
+    servers running. Each step of the cleanup is bounded in time."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def prepare(infra: Infrastructure) -> BenchEnv:
@@ -332,9 +347,10 @@ def discard(env: BenchEnv) -> None:
             await admin.close()
 
     try:
-        asyncio.run(drop())
-        if not env.infra.private:
-            asyncio.run(delete_topics())
+        with uninterrupted():
+            asyncio.run(drop())
+            if not env.infra.private:
+                asyncio.run(delete_topics())
     except Exception as exc:  # cleanup must not hide the run's own outcome
         console.print(f"[yellow]cleanup of {env.database} / {env.prefix}* incomplete:[/] {exc}")
 

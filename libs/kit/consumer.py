@@ -126,7 +126,8 @@ class IdempotentConsumer:
         max_attempts: int = 5,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
-        batch_size: int = 500,
+        batch_size: int = 1000,
+        traced: bool = True,
     ) -> None:
         self.db = db
         self.broker = broker
@@ -138,6 +139,7 @@ class IdempotentConsumer:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.batch_size = batch_size
+        self.traced = traced
         self.stats = ConsumerStats()
         self.subscriber = broker.subscriber(
             topic,
@@ -216,6 +218,13 @@ class IdempotentConsumer:
     async def _call(
         self, conn: asyncpg.Connection, record: ConsumerRecord, message: Message
     ) -> None:
+        if not self.traced:
+            env_token = current_envelope.set(message.envelope)
+            try:
+                await self.handler(conn, message)
+            finally:
+                current_envelope.reset(env_token)
+            return
         parent = propagate.extract(message.headers)
         links = [trace.Link(trace.get_current_span().get_span_context())]
         token = otel_context.attach(parent)

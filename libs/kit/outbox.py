@@ -156,12 +156,14 @@ class OutboxRelay:
         batch_size: int = 1000,
         idle_poll_s: float = 1.0,
         retention: str = "1 day",
+        traced: bool = True,
     ) -> None:
         self.db = db
         self.broker = broker
         self.batch_size = batch_size
         self.idle_poll_s = idle_poll_s
         self.retention = retention
+        self.traced = traced
         self.sent = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -235,6 +237,18 @@ class OutboxRelay:
         futures = []
         for row in rows:
             carrier = json.loads(row["headers"])
+            if not self.traced:
+                # The stored context travels on unchanged, for a traced consumer downstream.
+                futures.append(
+                    await self.broker.publish(
+                        row["value"],
+                        topic=row["topic"],
+                        key=row["key"],
+                        headers=carrier,
+                        no_confirm=True,
+                    )
+                )
+                continue
             token = otel_context.attach(propagate.extract(carrier))
             try:
                 # The telemetry middleware injects the new producer span's context.

@@ -52,7 +52,8 @@ class ServiceRuntime:
             setup_logging(
                 self.name, self.pseudonymizer, level=settings.log_level, json=settings.log_json
             )
-        self.tracer_provider = setup_tracing(self.name, self.pseudonymizer)
+        self.tracing = setup_tracing(self.name, self.pseudonymizer)
+        self.tracer_provider = self.tracing.provider
         self.metrics = CollectorRegistry()
         self.db = Database(
             settings.database_url,
@@ -66,15 +67,20 @@ class ServiceRuntime:
             enable_idempotence=True,
             acks="all",
             linger_ms=2,
+            # Kafka spans only when they are exported: the middleware costs ~100 µs a message.
             middlewares=[
-                KafkaTelemetryMiddleware(tracer_provider=self.tracer_provider),
+                *(
+                    [KafkaTelemetryMiddleware(tracer_provider=self.tracer_provider)]
+                    if self.tracing.enabled
+                    else []
+                ),
                 KafkaPrometheusMiddleware(registry=self.metrics, app_name=f"socsec-{self.name}"),
             ],
             logger=logging.getLogger(f"socsec.{self.name}.broker"),
             log_level=logging.DEBUG,
         )
         self.outbox = Outbox(producer=self.name, topic_prefix=settings.topic_prefix)
-        self.relay = OutboxRelay(self.db, self.broker)
+        self.relay = OutboxRelay(self.db, self.broker, traced=self.tracing.enabled)
         self.run_relay = run_relay
         self.migrations_package = migrations_package
         self.clock: Clock = clock or BusinessClock()
@@ -135,6 +141,7 @@ class ServiceRuntime:
             backoff_initial_s=self.settings.consumer_backoff_initial_s,
             backoff_max_s=self.settings.consumer_backoff_max_s,
             batch_size=self.settings.consumer_batch_size,
+            traced=self.tracing.enabled,
         )
         self.consumers.append(consumer)
         return consumer

@@ -47,7 +47,7 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_initial_s: float = 0.2
     consumer_backoff_max_s: float = 5.0
-    consumer_batch_size: int = Field(default=500, ge=1)
+    consumer_batch_size: int = Field(default=1000, ge=1)
 
     pseudonym_key: SecretStr = Field(
         default=SecretStr("socsec-local-pseudonym-key"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
@@ -24,8 +25,6 @@ from opentelemetry.sdk.trace.export import (
 )
 
 from socsec.kit.pseudonym import Pseudonymizer
-
-_provider: TracerProvider | None = None
 
 
 class RedactingSpanExporter(SpanExporter):
@@ -87,37 +86,57 @@ def _otlp_wanted() -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Tracing:
+    """What :func:`setup_tracing` installed: the provider, and whether spans go anywhere."""
+
+    provider: Any
+    enabled: bool
+
+
+_tracing: Tracing | None = None
+
+
 def setup_tracing(
     service_name: str,
     pseudonymizer: Pseudonymizer,
     *,
     exporter: SpanExporter | None = None,
     synchronous: bool = False,
-) -> TracerProvider:
+    trace_sql: bool | None = None,
+) -> Tracing:
     """Install the process-wide tracer provider (first call wins, later calls reuse it).
 
     ``exporter`` replaces the OTLP exporter (tests pass an in-memory one); ``synchronous``
-    exports each span as it ends instead of in batches.
+    exports each span as it ends instead of in batches. Without any exporter (no ``OTEL_*``
+    configuration) nothing is installed: the API's no-op provider costs next to nothing,
+    where a recording SDK provider would build every span for nobody. SQL statements become
+    spans (asyncpg instrumentation) while tracing is on, unless ``SOCSEC_TRACE_SQL=false``.
     """
-    global _provider
-    if _provider is not None:
-        return _provider
-    resource = Resource.create(
-        {"service.name": os.environ.get("OTEL_SERVICE_NAME", f"socsec-{service_name}")}
-    )
-    provider = TracerProvider(resource=resource)
+    global _tracing
+    if _tracing is not None:
+        return _tracing
     if exporter is None and _otlp_wanted():
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter()
-    if exporter is not None:
-        wrapped = RedactingSpanExporter(exporter, pseudonymizer)
-        processor = SimpleSpanProcessor(wrapped) if synchronous else BatchSpanProcessor(wrapped)
-        provider.add_span_processor(processor)
+    if exporter is None:
+        _tracing = Tracing(trace.get_tracer_provider(), enabled=False)
+        return _tracing
+    resource = Resource.create(
+        {"service.name": os.environ.get("OTEL_SERVICE_NAME", f"socsec-{service_name}")}
+    )
+    provider = TracerProvider(resource=resource)  # honours OTEL_TRACES_SAMPLER
+    wrapped = RedactingSpanExporter(exporter, pseudonymizer)
+    processor = SimpleSpanProcessor(wrapped) if synchronous else BatchSpanProcessor(wrapped)
+    provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
-    _provider = trace.get_tracer_provider()  # type: ignore[assignment]
-    _instrument_asyncpg(_provider)
-    return _provider  # type: ignore[return-value]
+    _tracing = Tracing(trace.get_tracer_provider(), enabled=True)
+    if trace_sql is None:
+        trace_sql = os.environ.get("SOCSEC_TRACE_SQL", "true").lower() not in ("0", "false", "no")
+    if trace_sql:
+        _instrument_asyncpg(_tracing.provider)
+    return _tracing
 
 
 def _instrument_asyncpg(provider: Any) -> None:
