@@ -127,7 +127,19 @@ class MandateChanged(BaseModel):
     valid_to: date | None = None
     end_notice: EndNotice | None = None
     notification_routing: NotificationRouting = NotificationRouting.SENDER
+    written_mandate_ref: str | None = Field(
+        default=None, description="Reference of the written mandate the employer signed."
+    )
+    signed_on: date | None = Field(default=None, description="When the written mandate was signed.")
     deleted: bool = False
+
+
+class SenderHolderKind(StrEnum):
+    """What the holder of a sender number is."""
+
+    SEAT = "SEAT"
+    BRANCH = "BRANCH"
+    EMPLOYER = "EMPLOYER"
 
 
 class SenderChanged(BaseModel):
@@ -138,6 +150,18 @@ class SenderChanged(BaseModel):
     holder: str
     environments: tuple[str, ...] = ("R", "T", "S")
     active: bool = True
+    holder_kind: SenderHolderKind | None = Field(
+        default=None, description="Whether the holder is a seat, a branch or an employer."
+    )
+    mandatary_id: str | None = Field(
+        default=None, description="The mandatary of the holding seat or branch."
+    )
+    seat_id: str | None = Field(
+        default=None, description="The seat the holding seat or branch counts for."
+    )
+    employer_nsso: NssoNumber | None = Field(
+        default=None, description="The NSSO number of the holding employer."
+    )
 
 
 class IdentificationOutcome(StrEnum):
@@ -152,6 +176,9 @@ class IdentificationResolved(BaseModel):
     model_config = _FROZEN
     request_id: str
     requested_by: str = Field(description="The service and reference that asked.")
+    reference: str | None = Field(
+        default=None, description="The asker's own reference of the request, echoed."
+    )
     outcome: IdentificationOutcome
     insz: Insz | None = None
     reason: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from socsec.cli import clock, contracts, dlt, stack
+from socsec.cli import clock, contracts, dlt, registry, stack
 from socsec.cli.run import run
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app.add_typer(stack.app, name="stack")
 app.add_typer(clock.app, name="clock")
 app.add_typer(dlt.app, name="dlt")
 app.add_typer(contracts.app, name="contracts")
+app.add_typer(registry.app, name="registry")
 app.command()(run)
 
 if __name__ == "__main__":
