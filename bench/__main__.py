@@ -39,6 +39,7 @@ from socsec.stack.local import DEFAULT_DATA_DIR
 #: for it.
 SCENARIOS: dict[str, str] = {
     "messaging": "bench.messaging",
+    "security": "bench.security",
 }
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
