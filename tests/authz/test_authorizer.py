@@ -4,42 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+from reference_data import EXEMPLUM, PAYPRO
+
 from socsec.contracts.payloads.registry import (
     Approval,
-    Branch,
     EmployerChanged,
-    MandataryChanged,
-    MandataryKind,
     MandateChanged,
     Scope,
-    Seat,
 )
 from socsec.kit.authz import Authorizer
-
-EXEMPLUM = MandataryChanged(
-    id="M-EXEMPLUM",
-    kind=MandataryKind.APPROVED_SECRETARIAT,
-    legal_name="ASBL - Secrétariat Social Exemplum",
-    enterprise_number="0412345614",
-    approval=Approval(number="950", approved_from=date(2017, 1, 1)),
-    seat=Seat(id="S-EXEMPLUM-BXL", address="Rue de la Loi 1, 1000 Bruxelles"),
-    branches=(
-        Branch(
-            id="B-EXEMPLUM-GENT",
-            seat_id="S-EXEMPLUM-BXL",
-            address="Veldstraat 1, 9000 Gent",
-            communicated_on=date(2020, 3, 2),
-            active_from=date(2020, 4, 1),
-        ),
-    ),
-)
-PAYPRO = MandataryChanged(
-    id="M-PAYPRO",
-    kind=MandataryKind.SERVICE_PROVIDER,
-    legal_name="PayPro Services SRL",
-    enterprise_number="0456789133",
-    seat=Seat(id="S-PAYPRO", address="Avenue Louise 1, 1050 Bruxelles"),
-)
 
 
 def mandate(mid: str, employer: str, mandatary: str, point: str, *scopes: Scope, **kw):

@@ -4,33 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+from reference_data import EXEMPLUM
+
 from socsec.contracts.payloads.registry import (
-    Approval,
-    Branch,
-    MandataryChanged,
-    MandataryKind,
     MandateChanged,
     Scope,
-    Seat,
 )
 
-EXEMPLUM_EVENT = MandataryChanged(
-    id="M-EXEMPLUM",
-    kind=MandataryKind.APPROVED_SECRETARIAT,
-    legal_name="ASBL - Secrétariat Social Exemplum",
-    enterprise_number="0412345614",
-    approval=Approval(number="950", approved_from=date(2017, 1, 1)),
-    seat=Seat(id="S-EXEMPLUM-BXL", address="Rue de la Loi 1, 1000 Bruxelles"),
-    branches=(
-        Branch(
-            id="B-EXEMPLUM-GENT",
-            seat_id="S-EXEMPLUM-BXL",
-            address="Veldstraat 1, 9000 Gent",
-            communicated_on=date(2020, 3, 2),
-            active_from=date(2020, 4, 1),
-        ),
-    ),
-)
+EXEMPLUM_EVENT = EXEMPLUM
 
 
 def mandate_event(mandate_id: str, valid_to: date | None) -> MandateChanged:
