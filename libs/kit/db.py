@@ -22,6 +22,10 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    return None
+
+
 class Database:
     """A connection pool whose sessions see the service schema first on their search path."""
 
@@ -38,6 +42,9 @@ class Database:
             min_size=self._min,
             max_size=self._max,
             init=_init_connection,
+            # Every entry point closes its transaction and the relay unlistens and unlocks
+            # itself, so the per-release RESET round trip buys nothing.
+            reset=_no_reset,
             server_settings={
                 "search_path": f"{self.schema},public",
                 "application_name": f"socsec-{self.schema}",

@@ -242,7 +242,8 @@ async def process(
             ),
         )
     period_id = change.after.id if change else outcome.period_id
-    if period_id is not None and not simulation and await repo.period(conn, period_id):
+    # The period exists when this declaration created it or the rules found it.
+    if period_id is not None and not simulation and (change or ctx.period(period_id)):
         await repo.link(
             conn, period_id, declaration.declaration_id, str(declaration.kind), str(outcome.result)
         )
@@ -295,7 +296,6 @@ async def notify(
     contest_deadline: date | None,
 ) -> None:
     change = outcome.change if outcome.result in (Result.ACCEPTED, Result.WARNING) else None
-    full = await repo.declaration_row(conn, declaration.declaration_id)
     await deps.outbox.publish(
         conn,
         "dimona.notifications.v1",
@@ -315,8 +315,8 @@ async def notify(
             recipients=recipients(
                 deps.authorizer, declaration, outcome.employer_nsso, deps.clock.today()
             ),
-            batch_ticket=full["batch_ticket"] if full else None,
-            batch_position=full["batch_position"] if full else None,
+            batch_ticket=row["batch_ticket"],
+            batch_position=row["batch_position"],
             notified_at=now,
             contest_deadline=contest_deadline,
             before=period_state(change.before) if change and change.before else None,

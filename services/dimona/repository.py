@@ -58,10 +58,21 @@ async def declaration_row(conn: asyncpg.Connection, declaration_id: int) -> asyn
     )
 
 
+async def declaration_at_position(
+    conn: asyncpg.Connection, ticket: str, position: int
+) -> int | None:
+    """The declaration recorded for a batch form (ticket, position), if any."""
+    return await conn.fetchval(
+        "SELECT id FROM declarations WHERE batch_ticket = $1 AND batch_position = $2",
+        ticket,
+        position,
+    )
+
+
 async def lock_declaration(conn: asyncpg.Connection, declaration_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT id, status, environment, request::text AS request_text, identification_request"
-        " FROM declarations WHERE id = $1 FOR UPDATE",
+        "SELECT id, status, environment, request::text AS request_text, identification_request,"
+        " batch_ticket, batch_position FROM declarations WHERE id = $1 FOR UPDATE",
         declaration_id,
     )
 
