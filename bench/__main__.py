@@ -40,6 +40,8 @@ from socsec.stack.local import DEFAULT_DATA_DIR
 SCENARIOS: dict[str, str] = {
     "messaging": "bench.messaging",
     "security": "bench.security",
+    "dimona": "bench.dimona",
+    "batch": "bench.batch",
 }
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

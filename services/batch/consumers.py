@@ -1,7 +1,51 @@
-"""Kafka entry points of the batch service: translate messages into handler calls."""
+"""Kafka entry points of the batch service: the results of the forms it published.
 
+Read by ticket and position (``batch_ticket``/``batch_position`` of the notification), so
+one consumer serves every service that answers batch forms: dimona today, dmfa when its
+notifications exist. A notification that answers no batch form is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from socsec.batch import handlers
+from socsec.contracts.events import parse_payload
+from socsec.contracts.payloads.dimona import DimonaNotified
+from socsec.kit.consumer import Message
 from socsec.kit.runtime import ServiceRuntime
+
+
+async def dimona_result(conn: asyncpg.Connection, message: Message) -> None:
+    if not message.payload.get("batch_ticket"):
+        return  # a REST declaration's notification
+    note = parse_payload(message.envelope)
+    assert isinstance(note, DimonaNotified)
+    await handlers.record_result(
+        conn,
+        source=message.envelope.event_type,
+        payload=message.payload,
+        final=note.final,
+        result=note.result,
+    )
+
+
+async def dmfa_result(conn: asyncpg.Connection, message: Message) -> None:
+    """DmfA notifications, read by the fields every batch answer carries; their NOTI forms
+    come with the dmfa service's contract."""
+    payload = message.payload
+    if not payload.get("batch_ticket"):
+        return
+    await handlers.record_result(
+        conn,
+        source=message.envelope.event_type,
+        payload=payload,
+        final=bool(payload.get("final", True)),
+        result=str(payload.get("result", "")),
+    )
 
 
 def register(runtime: ServiceRuntime) -> None:
     """Subscribe the service's idempotent consumers (before the broker starts)."""
+    runtime.subscribe("dimona.notifications.v1", dimona_result, name="dimona-results")
+    runtime.subscribe("dmfa.notifications.v1", dmfa_result, name="dmfa-results")

@@ -1,8 +1,59 @@
 """Settings of the batch service (environment variables, ``SOCSEC_`` prefix)."""
 
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+
 from socsec.kit.settings import ServiceSettings
 
 
 class BatchSettings(ServiceSettings):
     service_name: str = "batch"
     http_port: int = 8102
+
+    transfer_dir: Path | None = Field(
+        default=None,
+        description="Root of the senders' folder trees (<sender>/IN, INTEST, OUT, OUTTEST); "
+        "default <SOCSEC_DATA_DIR or .socsec>/transfer.",
+    )
+    create_sender_folders: bool = Field(
+        default=True,
+        description="Create the folder tree of every active sender the registry knows.",
+    )
+    watch_interval_seconds: float = Field(default=1.0, gt=0, description="Folder poll period.")
+    settle_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="A file is taken from IN once unchanged for this long (still being written).",
+    )
+    chunk_bytes: int = Field(
+        default=1 << 20, ge=4096, description="Size of the pieces files are stored and read in."
+    )
+    publish_batch_size: int = Field(
+        default=1000, ge=1, description="Forms published per transaction (outbox publish_many)."
+    )
+    poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often pending work is looked for without a wake-up."
+    )
+
+    # batch.md "Defaults to make configurable".
+    max_file_age_days: int = 30
+    go_timeout_hours: float = 24.0
+    max_parts: int = Field(default=9, ge=1, le=9)
+    max_forms_per_file: int | None = None
+    strict_numeric_sequence: bool = False
+    simulation_folder: str = Field(default="INTEST", pattern="^(IN|INTEST)$")
+    signature_required_envs: tuple[str, ...] = ("R",)
+    default_language: str = Field(
+        default="fr", description="AnomalyLabel language when the employer's is unknown."
+    )
+
+    @property
+    def transfer_root(self) -> Path:
+        """Where the senders' folder trees are."""
+        if self.transfer_dir is not None:
+            return self.transfer_dir
+        return Path(os.environ.get("SOCSEC_DATA_DIR", ".socsec")) / "transfer"

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from socsec.contracts.payloads.dimona import NotificationAnomaly, PeriodState
+from socsec.dimona.domain.anomalies import GENERIC_LABELS
 from socsec.dimona.domain.model import Anomaly, Declaration, Features, Period, UsingEmployer
 
 _DECLARATION = TypeAdapter(Declaration)
@@ -52,6 +53,9 @@ def period_state(period: Period) -> PeriodState:
 
 
 def notification_anomaly(anomaly: Anomaly) -> NotificationAnomaly:
+    # The annex-30 label travels too: the batch channel's NOTI shows it (AnomalyLabel).
+    label_fr, label_nl = GENERIC_LABELS.get(anomaly.code[-3:], (None, None))
+    quota = anomaly.quota
     return NotificationAnomaly(
         code=anomaly.code,
         severity=str(anomaly.severity),
@@ -59,6 +63,11 @@ def notification_anomaly(anomaly: Anomaly) -> NotificationAnomaly:
         value=anomaly.value,
         description_fr=anomaly.description_fr,
         description_nl=anomaly.description_nl,
+        label_fr=label_fr,
+        label_nl=label_nl,
+        quota_type=quota.type if quota else None,
+        quota_exceeding=quota.exceeding_hours if quota else None,
+        quota_unit=quota.unit if quota else None,
     )
 
 

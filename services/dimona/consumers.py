@@ -7,7 +7,7 @@ import asyncpg
 from socsec.contracts.events import parse_payload
 from socsec.contracts.payloads.dimona import DimonaDeclarationReceived
 from socsec.contracts.payloads.registry import IdentificationResolved, WorkerChanged
-from socsec.dimona import handlers
+from socsec.dimona import batch_forms, handlers
 from socsec.dimona import repository as repo
 from socsec.kit.consumer import Message
 from socsec.kit.runtime import ServiceRuntime
@@ -38,3 +38,4 @@ def register(runtime: ServiceRuntime) -> None:
     runtime.subscribe("dimona.declarations.v1", declarations, name="processor")
     runtime.subscribe("registry.identifications.v1", identifications, name="identifications")
     runtime.subscribe("registry.workers.v1", workers, name="workers")
+    runtime.subscribe("batch.forms.v1", batch_forms.handler(runtime), name="batch-forms")

@@ -63,6 +63,19 @@ class NotificationAnomaly(BaseModel):
     value: str | None = None
     description_fr: str | None = None
     description_nl: str | None = None
+    label_fr: str | None = Field(
+        default=None, description="Annex-30 label of the generic code (the NOTI AnomalyLabel)."
+    )
+    label_nl: str | None = Field(default=None, description="Annex-30 label, in Dutch.")
+    quota_type: str | None = Field(
+        default=None, description="90017-369: the quota exceeded (STUDENT, ART17)."
+    )
+    quota_exceeding: int | None = Field(
+        default=None, description="90017-369: by how much the quota is exceeded (max 999)."
+    )
+    quota_unit: str | None = Field(
+        default=None, description="90017-369: unit of quota_exceeding, hours or days."
+    )
 
 
 class DimonaNotified(BaseModel):

@@ -6,6 +6,7 @@ import typer
 
 from socsec.cli import clock, contracts, dlt, registry, stack
 from socsec.cli.run import run
+from socsec.cli.send import send_command
 
 app = typer.Typer(
     help="socsec: Dimona, DmfA and the social-secretariat quality barometer, NSSO side.",
@@ -18,6 +19,7 @@ app.add_typer(dlt.app, name="dlt")
 app.add_typer(contracts.app, name="contracts")
 app.add_typer(registry.app, name="registry")
 app.command()(run)
+app.command(name="send")(send_command)
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,159 @@
+"""The batch channel's entry point into dimona: ``DIMN`` forms of ``batch.forms.v1``.
+
+A form is processed exactly as a REST declaration, in the consumer's transaction: it gets
+a declaration id, is recorded with its ticket and position, and is evaluated at once by
+:func:`socsec.dimona.handlers.process`, so its ``DimonaNotified`` carries
+``batch_ticket``/``batch_position`` back to the batch service. What REST answers with an
+HTTP status becomes an anomaly of the form here, because a batch file is never refused for
+one form: no mandate of the sender's holder for the employer is 90256-155 (REST: 403), a
+form that breaks the schema gets its structural anomalies (REST: 400).
+
+``(ticket, position)`` is unique among declarations: a form delivered again (the same
+event, or the same form published again) is recognised and changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import asyncpg
+from lxml import etree
+
+from socsec.contracts.events import parse_payload
+from socsec.contracts.payloads.batch import BatchFormSubmitted
+from socsec.contracts.payloads.registry import Scope
+from socsec.dimona import handlers
+from socsec.dimona import repository as repo
+from socsec.dimona.domain.batch_form import FormRefused, read_form, structural
+from socsec.dimona.domain.model import Declaration, Kind, Outcome, Result
+from socsec.kit.consumer import Handler, Message
+from socsec.kit.runtime import ServiceRuntime
+
+#: Batch environments dimona processes (T files are only acknowledged by the batch service).
+ENVIRONMENTS = ("R", "S")
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+def _form_element(form_xml: str) -> object | None:
+    try:
+        return etree.fromstring(form_xml.encode(), _PARSER)
+    except etree.XMLSyntaxError:
+        return None
+
+
+async def _employer_concerned(
+    conn: asyncpg.Connection, deps: handlers.Deps, declaration: Declaration
+) -> str | None:
+    """Whose mandate is checked: the form's employer for an IN, the period's otherwise (as
+    over REST). An employer the registry does not know is left to the rules' own codes."""
+    authz = deps.authorizer
+    if declaration.kind == Kind.IN:
+        if declaration.employer_nsso and declaration.employer_nsso in authz.employers:
+            return declaration.employer_nsso
+        if declaration.employer_enterprise:
+            return authz.by_enterprise.get(declaration.employer_enterprise)
+        return None
+    period = await repo.period(conn, declaration.period_id) if declaration.period_id else None
+    return period.employer_nsso if period else None
+
+
+async def process_form(
+    conn: asyncpg.Connection, deps: handlers.Deps, form: BatchFormSubmitted
+) -> Outcome | None:
+    """Record and process one batch form; ``None`` when it is not dimona's (a DMFA or DMWA
+    form, a test file) or was already processed."""
+    if form.file_type != "DIMN" or form.environment not in ENVIRONMENTS:
+        return None
+    if await repo.declaration_at_position(conn, form.ticket, form.position) is not None:
+        return None
+    declaration_id = await repo.next_declaration_id(conn)
+    element = _form_element(form.form_xml)
+    reading = (
+        read_form(
+            element,
+            declaration_id=declaration_id,
+            received_at=form.received_at,
+            declarant=form.declarant,
+        )
+        if element is not None
+        else FormRefused((structural("90059-163", tag="Form"),))
+    )
+    if isinstance(reading, FormRefused):
+        return await _refuse(conn, deps, form, declaration_id, reading)
+    employer = await _employer_concerned(conn, deps, reading)
+    if employer is not None and not deps.authorizer.may_act(
+        form.declarant, employer, Scope.DIMONA, deps.clock.today()
+    ):
+        reading = dataclasses.replace(reading, mandate_valid=False)
+    await repo.insert_declaration(
+        conn,
+        reading,
+        environment=form.environment,
+        batch_ticket=form.ticket,
+        batch_position=form.position,
+    )
+    return await handlers.process(conn, deps, declaration_id)
+
+
+async def _refuse(
+    conn: asyncpg.Connection,
+    deps: handlers.Deps,
+    form: BatchFormSubmitted,
+    declaration_id: int,
+    refused: FormRefused,
+) -> Outcome:
+    """A form that cannot be evaluated: recorded and notified as refused (B) at once. Its
+    kind is the block's; a form without any is recorded as an IN (the column needs one)."""
+    declaration = Declaration(
+        declaration_id=declaration_id,
+        kind=refused.kind or Kind.IN,
+        received_at=form.received_at,
+        channel="BATCH",
+        declarant=form.declarant,
+        employer_nsso=refused.employer_nsso,
+        ssin=refused.ssin,
+        period_id=refused.period_id,
+    )
+    await repo.insert_declaration(
+        conn,
+        declaration,
+        environment=form.environment,
+        batch_ticket=form.ticket,
+        batch_position=form.position,
+    )
+    row = await repo.lock_declaration(conn, declaration_id)
+    now = deps.clock.now()
+    deadline = deps.calendar.add(deps.clock.today(), deps.contest_window_days)
+    outcome = Outcome(
+        result=Result.REFUSED,
+        anomalies=refused.anomalies,
+        employer_nsso=refused.employer_nsso,
+        ssin=refused.ssin,
+        period_id=refused.period_id,
+    )
+    await repo.save_outcome(
+        conn,
+        declaration_id,
+        status="PROCESSED",
+        result=str(Result.REFUSED),
+        anomalies=outcome.anomalies,
+        employer_nsso=outcome.employer_nsso,
+        insz=outcome.ssin,
+        period_id=None,
+        processed_at=now,
+        contest_deadline=deadline,
+    )
+    await handlers.notify(conn, deps, declaration, outcome, row, now, deadline)
+    return outcome
+
+
+def handler(runtime: ServiceRuntime) -> Handler:
+    """The idempotent consumer of ``batch.forms.v1`` for dimona."""
+
+    async def on_form(conn: asyncpg.Connection, message: Message) -> None:
+        form = parse_payload(message.envelope)
+        assert isinstance(form, BatchFormSubmitted)
+        await process_form(conn, runtime.state["dimona_deps"], form)
+
+    return on_form
