@@ -57,7 +57,7 @@ def assert_valid(document: bytes, schema_name: str) -> etree._Element:
 def private_env(infra) -> Iterator[Any]:
     """A test environment (database, topic prefix) shared by the tests of one module, which
     then share one running service: each test uses its own file names."""
-    from conftest import TestEnv
+    from testenv import TestEnv
 
     tag = uuid.uuid4().hex[:10]
     database = f"t_{tag}"
