@@ -42,6 +42,8 @@ SCENARIOS: dict[str, str] = {
     "security": "bench.security",
     "dimona": "bench.dimona",
     "batch": "bench.batch",
+    "crosscheck": "bench.crosscheck",
+    "dmfa": "bench.dmfa",
 }
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

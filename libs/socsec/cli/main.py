@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from socsec.cli import clock, contracts, dlt, registry, stack
+from socsec.cli import clock, contracts, crosscheck, dlt, dmfa, registry, stack
 from socsec.cli.run import run
 from socsec.cli.send import send_command
 
@@ -18,6 +18,8 @@ app.add_typer(clock.app, name="clock")
 app.add_typer(dlt.app, name="dlt")
 app.add_typer(contracts.app, name="contracts")
 app.add_typer(registry.app, name="registry")
+app.add_typer(crosscheck.app, name="crosscheck")
+app.add_typer(dmfa.app, name="dmfa")
 app.command()(run)
 app.command(name="send")(send_command)
 
