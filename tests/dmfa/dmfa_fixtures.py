@@ -17,21 +17,17 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from reference_data import EXEMPLUM, PAYPRO
 
 from socsec.contracts.envelope import Envelope
 from socsec.contracts.payloads.batch import BatchFormSubmitted
 from socsec.contracts.payloads.dimona import DimonaPeriodChanged, PeriodState
 from socsec.contracts.payloads.registry import (
-    Approval,
-    Branch,
     EmployerChanged,
     EmployerClass,
-    MandataryChanged,
-    MandataryKind,
     MandateChanged,
     NotificationRouting,
     Scope,
-    Seat,
     WorkerChanged,
 )
 from socsec.kit import migrator
@@ -39,30 +35,6 @@ from socsec.kit.auth import DMFA_CONSULT_SCOPE, DMFA_DECLARANT_SCOPE, Principal,
 from socsec.kit.clock import BRUSSELS
 from socsec.kit.runtime import ServiceRuntime
 
-EXEMPLUM = MandataryChanged(
-    id="M-EXEMPLUM",
-    kind=MandataryKind.APPROVED_SECRETARIAT,
-    legal_name="ASBL - Secrétariat Social Exemplum",
-    enterprise_number="0412345614",
-    approval=Approval(number="950", approved_from=date(2017, 1, 1)),
-    seat=Seat(id="S-EXEMPLUM-BXL", address="Rue de la Loi 1, 1000 Bruxelles"),
-    branches=(
-        Branch(
-            id="B-EXEMPLUM-GENT",
-            seat_id="S-EXEMPLUM-BXL",
-            address="Veldstraat 1, 9000 Gent",
-            communicated_on=date(2020, 3, 2),
-            active_from=date(2020, 4, 1),
-        ),
-    ),
-)
-PAYPRO = MandataryChanged(
-    id="M-PAYPRO",
-    kind=MandataryKind.SERVICE_PROVIDER,
-    legal_name="PayPro Services SRL",
-    enterprise_number="0456789133",
-    seat=Seat(id="S-PAYPRO", address="Avenue Louise 54, 1050 Bruxelles"),
-)
 #: NSSO -> (KBO, mandatary, affiliation point, routing), the shared reference set (README §5).
 EMPLOYERS = {
     "123456749": ("0123456749", "M-PAYPRO", "S-PAYPRO", NotificationRouting.SENDER),

@@ -34,7 +34,9 @@ def test_pseudonym_is_stable_per_key_and_differs_across_keys() -> None:
 async def test_migrations_apply_once_and_refuse_an_edited_migration(env) -> None:
     dsn = env.dsns["dmfa"]
     first = await migrator.migrate(dsn, "dmfa", "socsec.dmfa.migrations")
-    assert first == ["kit/0001_messaging.sql", "dmfa/0001_schema.sql"]
+    planned = [m.id for m in migrator.plan("dmfa", "socsec.dmfa.migrations")]
+    assert first == planned
+    assert planned[:2] == ["kit/0001_messaging.sql", "dmfa/0001_schema.sql"]  # kit first
     assert await migrator.migrate(dsn, "dmfa", "socsec.dmfa.migrations") == []
 
     conn = await env.connect("dmfa")

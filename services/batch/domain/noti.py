@@ -44,7 +44,11 @@ _NOTI_WORKER_TYPES = frozenset(
 )  # fmt: skip
 _TYPE_FORMS = frozenset({"RE", "PA", "FA", "LA", "SU"})
 _QUOTA_TYPES = {"STUDENT": "STUDENT", "ART17": "ARTICLE17", "ARTICLE17": "ARTICLE17"}
-_JOINT_COMMISSION = re.compile(r"^(XXX|\d{3}|\d{3}.\d{2}|\d{3}.\d{2}.\d{2})$")
+# The joint committee forms the NOTI schema accepts: "all other sectors" or 3, 5 or 7 digits.
+_ALL_OTHER_SECTORS = "XXX"
+_JOINT_COMMISSION = re.compile(
+    rf"^({_ALL_OTHER_SECTORS}|\d{{3}}|\d{{3}}.\d{{2}}|\d{{3}}.\d{{2}}.\d{{2}})$"
+)
 _HOUR = re.compile(r"^(([01]\d)|(2[0-3]))[0-5]\d$")
 _CREATION_HOUR = re.compile(r"^\d{2}:\d{2}:\d{2}.\d{3}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

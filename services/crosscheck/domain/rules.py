@@ -97,7 +97,7 @@ class QualifyingPeriod:
 
     @property
     def joint_committee(self) -> str:
-        """The period's JC, first three digits; a period without JC counts as ``XXX``."""
+        """The period's JC, first three digits; a period without JC counts as ``"XXX"``."""
         return (self.period.joint_commission or ANY_JOINT_COMMITTEE)[:3]
 
 
@@ -217,7 +217,7 @@ def c3_dates_outside_dimona(
 
 def joint_committees_match(period_jc: str, dmfa_jc: str, listed: frozenset[str]) -> bool:
     """Whether a period's JC fits the DmfA's (first three digits): equal, or both outside
-    the Dimona list (``XXX`` matches every JC outside it)."""
+    the Dimona list (``"XXX"`` matches every JC outside it)."""
     return period_jc == dmfa_jc or (period_jc not in listed and dmfa_jc not in listed)
 
 
