@@ -275,6 +275,24 @@ def _page(request: Request, page: int, size: int, items: list, path: str) -> dic
     return {"items": items[:size], "next": next_url}
 
 
+async def _search_rows(
+    request: Request,
+    runtime: ServiceRuntime,
+    principal: Principal,
+    page: int,
+    page_size: int,
+    query: Any,
+) -> list | JSONResponse:
+    """The rows of one page of a search (one more than the page, to know if a next exists),
+    or the error answer when the criteria cannot be read or may not be searched."""
+    criteria = _search_criteria(await _json(request), runtime, principal)
+    if isinstance(criteria, JSONResponse):
+        return criteria
+    employers, insz, start, end = criteria
+    async with runtime.db.connection() as conn:
+        return await query(conn, employers, insz, start, end, (page - 1) * page_size, page_size + 1)
+
+
 PageQ = Query(1, ge=1)
 SizeQ = Query(50, ge=1, le=MAX_PAGE_SIZE, alias="pageSize")
 
@@ -287,14 +305,11 @@ async def search_declarations(
     principal: Principal = ConsultAuth,
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> JSONResponse:
-    criteria = _search_criteria(await _json(request), runtime, principal)
-    if isinstance(criteria, JSONResponse):
-        return criteria
-    employers, insz, start, end = criteria
-    async with runtime.db.connection() as conn:
-        rows = await repo.search_declarations(
-            conn, employers, insz, start, end, (page - 1) * page_size, page_size + 1
-        )
+    rows = await _search_rows(
+        request, runtime, principal, page, page_size, repo.search_declarations
+    )
+    if isinstance(rows, JSONResponse):
+        return rows
     items = [declaration_body(request, runtime, r) for r in rows]
     return JSONResponse(_page(request, page, page_size, items, "/declarations/search"))
 
@@ -307,14 +322,10 @@ async def search_periods(
     principal: Principal = ConsultAuth,
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> JSONResponse:
-    criteria = _search_criteria(await _json(request), runtime, principal)
-    if isinstance(criteria, JSONResponse):
-        return criteria
-    employers, insz, start, end = criteria
+    rows = await _search_rows(request, runtime, principal, page, page_size, repo.search_periods)
+    if isinstance(rows, JSONResponse):
+        return rows
     async with runtime.db.connection() as conn:
-        rows = await repo.search_periods(
-            conn, employers, insz, start, end, (page - 1) * page_size, page_size + 1
-        )
         decls = await repo.period_declarations(conn, [r["id"] for r in rows])
     items = [period_body(request, runtime, r, decls.get(r["id"], [])) for r in rows]
     return JSONResponse(_page(request, page, page_size, items, "/periods/search"))
@@ -328,14 +339,9 @@ async def search_relations(
     principal: Principal = ConsultAuth,
     runtime: ServiceRuntime = Depends(get_runtime),
 ) -> JSONResponse:
-    criteria = _search_criteria(await _json(request), runtime, principal)
-    if isinstance(criteria, JSONResponse):
-        return criteria
-    employers, insz, start, end = criteria
-    async with runtime.db.connection() as conn:
-        rows = await repo.search_relations(
-            conn, employers, insz, start, end, (page - 1) * page_size, page_size + 1
-        )
+    rows = await _search_rows(request, runtime, principal, page, page_size, repo.search_relations)
+    if isinstance(rows, JSONResponse):
+        return rows
     items = []
     for r in rows:
         employer = runtime.authorizer.employers.get(r["employer_nsso"])
