@@ -90,6 +90,22 @@ class CrosscheckMismatchResolved(BaseModel):
     seat: str | None = None
 
 
+class CrosscheckYearCounted(BaseModel):
+    """The yearly recomputation counted the triples of one seat (barometer domain C)."""
+
+    model_config = _FROZEN
+    year: int = Field(ge=2000, le=2100)
+    seat: str | None = Field(description="The seat (None: employers without a DmfA mandate).")
+    secretariat: str | None = Field(default=None, description="The mandatary of the seat.")
+    employers: int = Field(ge=0, description="Employers with at least one triple.")
+    triples: int = Field(ge=0, description="Triples (employer, INSZ, quarter) of the year.")
+    mismatching: int = Field(ge=0, description="Triples failing at least one rule.")
+    rules: tuple[RuleCount, ...] = Field(
+        default=(), description="Mismatching triples per failing rule (rules with none left out)."
+    )
+    computed_at: datetime = Field(description="Business time of the yearly run.")
+
+
 register(
     event_type="CrosscheckMismatchOpened",
     topic="crosscheck.anomalies.v1",
@@ -103,4 +119,11 @@ register(
     model=CrosscheckMismatchResolved,
     description="A Dimona-DmfA mismatch was resolved by a Dimona declaration, a DmfA "
     "modification or an ex-officio correction, with its lifetime.",
+)
+register(
+    event_type="CrosscheckYearCounted",
+    topic="crosscheck.anomalies.v1",
+    model=CrosscheckYearCounted,
+    description="The yearly recomputation's counts for one seat: triples, mismatching triples "
+    "and per rule (the denominators of barometer domain C).",
 )
