@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from socsec.cli import clock, contracts, crosscheck, dlt, dmfa, registry, stack
+from socsec.cli.demo import demo_command
 from socsec.cli.run import run
 from socsec.cli.send import send_command
 
@@ -22,6 +23,7 @@ app.add_typer(crosscheck.app, name="crosscheck")
 app.add_typer(dmfa.app, name="dmfa")
 app.command()(run)
 app.command(name="send")(send_command)
+app.command(name="demo")(demo_command)
 
 if __name__ == "__main__":
     app()

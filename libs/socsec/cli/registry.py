@@ -73,7 +73,7 @@ async def _business_clock(coords: Coordinates) -> Clock:
     return BusinessClock(state)
 
 
-async def _load(
+async def load_reference_data(
     coords: Coordinates, data: dict[str, Any], actor: str, *, demo_clients: bool
 ) -> tuple[Any, list[dict[str, Any]]]:
     # Imported here: the registry's modules are only needed by these two commands.
@@ -151,7 +151,7 @@ def import_(
     try:
         data = importer.read_file(file, kind)
         report, _ = asyncio.run(
-            _load(coords, data, actor or f"import:{file.name}", demo_clients=False)
+            load_reference_data(coords, data, actor or f"import:{file.name}", demo_clients=False)
         )
     except (importer.ImportFailed, json.JSONDecodeError, UnicodeDecodeError) as exc:
         _refused("import refused, nothing was changed", exc)
@@ -170,7 +170,9 @@ def seed_demo(
     coords = _coordinates(data_dir)
     try:
         report, clients = asyncio.run(
-            _load(coords, demo.demo_dataset(employers), "seed-demo", demo_clients=True)
+            load_reference_data(
+                coords, demo.demo_dataset(employers), "seed-demo", demo_clients=True
+            )
         )
     except importer.ImportFailed as exc:
         _refused("demo data refused, nothing was changed", exc)

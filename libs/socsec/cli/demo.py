@@ -1,0 +1,57 @@
+"""``socsec demo``: a synthetic year pushed through the running stack, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from socsec.cli.common import DataDir, console, err, stack_for
+
+
+def demo_command(
+    seed: int = typer.Option(2025, help="Seed of the synthetic world (same seed, same year)."),
+    year: int = typer.Option(2025, min=2018, max=2099, help="The year to play."),
+    employers: int = typer.Option(2000, min=4, help="Employers (the four of §5 included)."),
+    workers: int = typer.Option(50_000, min=10, help="Workers over all employers."),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """Play a realistic year on the running stack (socsec stack up first): the registry's
+    secretariats, employers and workers; Dimona over REST and in batch files; quarterly DmfA
+    files with anomalies, late and silent employers and corrections; the business clock
+    through every deadline; then the barometer per seat and the state of every report.
+    A second run with the same arguments repeats nothing."""
+    from socsec.demo import world as world_module
+    from socsec.demo.runner import Demo, DemoError, Journal
+    from socsec.registry.settings import RegistrySettings
+
+    local = stack_for(data_dir)
+    state = local.load()
+    if state is None or not state.services:
+        err.print("[red]No running stack.[/] Run [bold]make up[/] (or socsec stack up) first.")
+        raise typer.Exit(2)
+    started = time.monotonic()
+    with console.status("drawing the synthetic world"):
+        world = world_module.build(seed, employers, workers, year)
+    console.print(
+        f"world of seed {seed}: {len(world.employers)} employers, {len(world.workers)} workers, "
+        f"year {year}"
+    )
+    journal = Journal.open(
+        local.config.data_dir / "demo" / f"journal-{seed}-{year}-{employers}-{workers}.json"
+    )
+    client_seed = RegistrySettings.model_fields["demo_client_seed"].default.get_secret_value()
+    demo = Demo(state, world, journal, console, client_seed=client_seed)
+    try:
+        tally = asyncio.run(demo.run())
+    except DemoError as exc:
+        err.print(f"[red]demo stopped:[/] {exc}")
+        raise typer.Exit(1) from None
+    table = Table("what", "count", title=f"the year {year}")
+    for key, value in sorted(tally.counts.items()):
+        table.add_row(key, str(value))
+    console.print(table)
+    console.print(f"demo finished in {time.monotonic() - started:.0f} s")
