@@ -289,6 +289,10 @@ class TokenValidator:
         # Refresh first: a refresh that withdraws a key also forgets the tokens it signed.
         if self._keys_are_stale():
             await self._refresh(reason="cache expired" if self._fetched_at else "first use")
+        elif not self._keys and self._refresh_lock.locked():
+            # The first fetch is under way for another request: wait for it, do not refuse.
+            async with self._refresh_lock:
+                pass
         digest = hashlib.sha256(token.encode()).digest()
         remembered = self._remembered.get(digest)
         if remembered is not None:

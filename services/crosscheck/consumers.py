@@ -7,6 +7,7 @@ import asyncpg
 from socsec.contracts.events import parse_payload
 from socsec.contracts.payloads.dimona import DimonaPeriodChanged
 from socsec.contracts.payloads.dmfa import DmfaDeclarationNotified, DmfaWorkerLinesNotified
+from socsec.contracts.payloads.registry import WorkerChanged
 from socsec.crosscheck import handlers
 from socsec.kit.consumer import Message
 from socsec.kit.runtime import ServiceRuntime
@@ -28,6 +29,13 @@ async def on_dmfa(conn: asyncpg.Connection, deps: handlers.Deps, message: Messag
         await handlers.on_worker_lines_notified(conn, deps, payload)
 
 
+async def on_worker(conn: asyncpg.Connection, deps: handlers.Deps, message: Message) -> None:
+    """``registry.workers.v1``: a BIS number replaced by a national register number."""
+    worker = parse_payload(message.envelope)
+    if isinstance(worker, WorkerChanged):
+        await handlers.on_worker_changed(conn, deps, worker)
+
+
 def register(runtime: ServiceRuntime) -> None:
     """Subscribe the service's idempotent consumers (before the broker starts)."""
 
@@ -40,5 +48,9 @@ def register(runtime: ServiceRuntime) -> None:
     async def dmfa(conn: asyncpg.Connection, message: Message) -> None:
         await on_dmfa(conn, deps(), message)
 
+    async def workers(conn: asyncpg.Connection, message: Message) -> None:
+        await on_worker(conn, deps(), message)
+
     runtime.subscribe("dimona.periods.v1", periods, name="periods")
+    runtime.subscribe("registry.workers.v1", workers, name="workers")
     runtime.subscribe("dmfa.notifications.v1", dmfa, name="dmfa")

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -23,6 +23,7 @@ import asyncpg
 from socsec.contracts.payloads.crosscheck import (
     CrosscheckMismatchOpened,
     CrosscheckMismatchResolved,
+    CrosscheckYearCounted,
     RuleCount,
 )
 from socsec.contracts.payloads.dimona import DimonaPeriodChanged
@@ -31,7 +32,7 @@ from socsec.contracts.payloads.dmfa import (
     DmfaWorkerLine,
     DmfaWorkerLinesNotified,
 )
-from socsec.contracts.payloads.registry import Scope
+from socsec.contracts.payloads.registry import Scope, WorkerChanged
 from socsec.crosscheck import repository as repo
 from socsec.crosscheck.domain.lifecycle import (
     Change,
@@ -58,6 +59,8 @@ from socsec.kit.outbox import Outbox, PendingEvent
 log = logging.getLogger(__name__)
 
 TOPIC = "crosscheck.anomalies.v1"
+#: Key of the yearly counts of employers without a DmfA mandate (no seat).
+NO_SEAT_KEY = "NO_SEAT"
 
 
 @dataclass
@@ -91,17 +94,24 @@ async def on_period_changed(
     if change.simulation:
         return False
     after = change.after
-    if not await repo.save_period(conn, after, change.declaration_id, change.changed_at):
+    # A period still declared under a replaced BIS number is kept under the new number.
+    insz = await repo.save_period(conn, after, change.declaration_id, change.changed_at)
+    if insz is None:
         return False
     for state in (change.before, after):
-        if state is not None:
-            await repo.touch_period(
-                conn,
-                state.employer_nsso,
-                state.insz,
-                [(state.start_date, state.end_date)],
-                Trigger.DIMONA,
-            )
+        if state is None:
+            continue
+        if state.insz == after.insz:
+            touched = insz
+        else:
+            touched = (await repo.replacements(conn, [state.insz])).get(state.insz, state.insz)
+        await repo.touch_period(
+            conn,
+            state.employer_nsso,
+            touched,
+            [(state.start_date, state.end_date)],
+            Trigger.DIMONA,
+        )
     return True
 
 
@@ -170,6 +180,7 @@ async def on_declaration_notified(
     ):
         return False
     employer, quarter = n.employer_nsso, n.quarter
+    n = await _rekeyed(conn, n)
     trigger = _trigger(n.kind, n.origin)
     parts = max(1, n.worker_line_parts)
     lines, occupations = line_rows(employer, quarter, n.worker_lines)
@@ -218,6 +229,7 @@ async def on_worker_lines_notified(
     row = await repo.add_part(conn, part.employer_nsso, part.quarter, part.ticket, part.part)
     if row is None:
         return False
+    part = await _rekeyed(conn, part)
     lines, occupations = line_rows(part.employer_nsso, part.quarter, part.worker_lines)
     await repo.save_lines(conn, part.employer_nsso, part.quarter, lines, occupations)
     trigger = _trigger(row["kind"], row["origin"])
@@ -227,6 +239,55 @@ async def on_worker_lines_notified(
     else:
         persons = {line.inss for line in part.worker_lines}
         await repo.touch_persons(conn, part.employer_nsso, part.quarter, persons, trigger)
+    return True
+
+
+async def _rekeyed(conn: asyncpg.Connection, n: Any) -> Any:
+    """The notification with replaced BIS numbers turned into their national numbers."""
+    deleted = getattr(n, "deleted_lines", ())
+    replaced = await repo.replacements(
+        conn, [line.inss for line in n.worker_lines] + [d.inss for d in deleted]
+    )
+    if not replaced:
+        return n
+    update: dict[str, Any] = {
+        "worker_lines": tuple(
+            line.model_copy(update={"inss": replaced[line.inss]}) if line.inss in replaced else line
+            for line in n.worker_lines
+        )
+    }
+    if deleted:
+        update["deleted_lines"] = tuple(
+            d.model_copy(update={"inss": replaced[d.inss]}) if d.inss in replaced else d
+            for d in deleted
+        )
+    return n.model_copy(update=update)
+
+
+# -- worker register -----------------------------------------------------------------------
+
+
+async def on_worker_changed(conn: asyncpg.Connection, deps: Deps, worker: WorkerChanged) -> bool:
+    """A BIS number was replaced by a national register number (crosscheck.md §3): the
+    read models move to the new number, and the triples of both numbers are judged again,
+    so a Dimona under the BIS and a DmfA under the national number meet. ``False`` when
+    there is nothing to do (no replacement, or one already applied)."""
+    old, new = worker.insz, worker.replaced_by
+    if new is None or new == old or worker.deleted:
+        return False
+    new = (await repo.replacements(conn, [new])).get(new, new)
+    if not await repo.record_replacement(conn, old, new, deps.clock.now()):
+        return False
+    periods, quarters = await repo.rekey_worker(conn, old, new)
+    trigger = str(Trigger.WORKER_REGISTER)
+    spans: dict[str, list[tuple[date, date | None]]] = defaultdict(list)
+    for p in periods:
+        spans[p["employer_nsso"]].append((p["start_date"], p["end_date"]))
+    for employer, employer_spans in spans.items():
+        for insz in (old, new):
+            await repo.touch_period(conn, employer, insz, employer_spans, trigger)
+    for q in quarters:
+        await repo.touch_persons(conn, q["employer_nsso"], q["quarter"], (old, new), trigger)
     return True
 
 
@@ -471,6 +532,7 @@ class YearlyReport:
     provisional: bool
     evaluation_date: date
     duration_ms: int
+    seats_published: int = 0
 
 
 async def run_year(
@@ -488,6 +550,8 @@ async def run_year(
         [(year, e, q, *seat_of(deps.authorizer, e, q)) for e, q in pairs],
     )
     await repo.compute_year(conn, year, deps.rules)
+    computed_at = deps.clock.now()
+    seat_counts = await publish_year_counts(conn, deps, year, computed_at)
     totals = await repo.year_totals(conn, year)
     disagreements = await repo.count_disagreements(conn, year)
     provisional = deps.clock.today() < evaluation_date
@@ -497,7 +561,7 @@ async def run_year(
         conn,
         {
             "year": year,
-            "computed_at": deps.clock.now(),
+            "computed_at": computed_at,
             "evaluation_date": evaluation_date,
             "provisional": provisional,
             "employer_quarters": totals["employer_quarters"],
@@ -527,4 +591,36 @@ async def run_year(
         provisional=provisional,
         evaluation_date=evaluation_date,
         duration_ms=duration_ms,
+        seats_published=seat_counts,
     )
+
+
+async def publish_year_counts(
+    conn: asyncpg.Connection, deps: Deps, year: int, computed_at: datetime
+) -> int:
+    """One ``CrosscheckYearCounted`` per seat of the year's counts, through the outbox in
+    the run's transaction (key: the seat, so a seat's runs stay in order; the consumer keeps
+    the latest). Re-running the year publishes the new counts again."""
+    rows = await repo.yearly_seat_counts_with_secretariat(conn, year)
+    events = [
+        PendingEvent(
+            TOPIC,
+            "CrosscheckYearCounted",
+            r["seat_id"] or NO_SEAT_KEY,
+            CrosscheckYearCounted(
+                year=year,
+                seat=r["seat_id"],
+                secretariat=r["secretariat"],
+                employers=r["employers"],
+                triples=r["triples"],
+                mismatching=r["mismatching"],
+                rules=tuple(
+                    RuleCount(rule=f"C{i}", count=r[f"c{i}"]) for i in range(1, 7) if r[f"c{i}"]
+                ),
+                computed_at=computed_at,
+            ),
+        )
+        for r in rows
+    ]
+    await deps.outbox.publish_many(conn, events)
+    return len(events)

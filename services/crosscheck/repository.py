@@ -95,21 +95,24 @@ def _keys(keys: Sequence[TripleKey]) -> tuple[list[str], list[int], list[str]]:
 
 async def save_period(
     conn: asyncpg.Connection, state: Any, declaration_id: int, changed_at: datetime
-) -> bool:
-    """Keep the period's state after a change; ``False`` when this change (or a later one)
-    was already applied, so a replayed change touches nothing."""
-    applied = await conn.fetchval(
+) -> str | None:
+    """Keep the period's state after a change and return the INSZ it is kept under (a
+    replaced BIS number becomes its national number); ``None`` when this change (or a later
+    one) was already applied, so a replayed change touches nothing."""
+    return await conn.fetchval(
         """INSERT INTO periods (id, employer_nsso, insz, worker_type, joint_commission,
                                start_date, end_date, planned_hours, is_cancelled,
                                declaration_id, changed_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           VALUES ($1, $2, coalesce((SELECT r.new_insz FROM insz_replacements r
+                                      WHERE r.old_insz = $3), $3),
+                   $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (id) DO UPDATE SET
                worker_type = EXCLUDED.worker_type, joint_commission = EXCLUDED.joint_commission,
                start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
                planned_hours = EXCLUDED.planned_hours, is_cancelled = EXCLUDED.is_cancelled,
                declaration_id = EXCLUDED.declaration_id, changed_at = EXCLUDED.changed_at
              WHERE periods.declaration_id < EXCLUDED.declaration_id
-           RETURNING 1""",
+           RETURNING insz""",
         state.id,
         state.employer_nsso,
         state.insz,
@@ -122,7 +125,6 @@ async def save_period(
         declaration_id,
         changed_at,
     )
-    return applied is not None
 
 
 async def touch_period(
@@ -342,6 +344,77 @@ async def touch_persons(
         sorted(set(persons)),
         trigger,
     )
+
+
+# -- worker register ---------------------------------------------------------------------
+
+
+async def replacements(conn: asyncpg.Connection, insz: Iterable[str]) -> dict[str, str]:
+    """The INSZ that replaced these ones (BIS -> national number), for those replaced."""
+    wanted = sorted(set(insz))
+    if not wanted:
+        return {}
+    rows = await conn.fetch(
+        "SELECT old_insz, new_insz FROM insz_replacements WHERE old_insz = ANY ($1::text[])",
+        wanted,
+    )
+    return {r["old_insz"]: r["new_insz"] for r in rows}
+
+
+async def record_replacement(conn: asyncpg.Connection, old: str, new: str, at: datetime) -> bool:
+    """Remember that ``old`` is replaced by ``new``; ``False`` when already known. Earlier
+    replacements pointing at ``old`` now point at ``new`` (a chain stays one step)."""
+    recorded = await conn.fetchval(
+        """INSERT INTO insz_replacements (old_insz, new_insz, replaced_at) VALUES ($1, $2, $3)
+           ON CONFLICT (old_insz) DO UPDATE SET new_insz = EXCLUDED.new_insz,
+                                               replaced_at = EXCLUDED.replaced_at
+            WHERE insz_replacements.new_insz <> EXCLUDED.new_insz
+           RETURNING 1""",
+        old,
+        new,
+        at,
+    )
+    if recorded:
+        await conn.execute(
+            "UPDATE insz_replacements SET new_insz = $2 WHERE new_insz = $1", old, new
+        )
+    return bool(recorded)
+
+
+async def rekey_worker(
+    conn: asyncpg.Connection, old: str, new: str
+) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    """Move every row of ``old`` to ``new``: periods, worker lines and occupations (a line
+    both numbers hold under the same codes keeps the new number's). Returns the periods
+    moved (employer, start, end) and the (employer, quarter) pairs where either number had a
+    line or an open mismatch, both read before the move."""
+    periods = await conn.fetch(
+        """UPDATE periods SET insz = $2 WHERE insz = $1
+           RETURNING employer_nsso, start_date, end_date""",
+        old,
+        new,
+    )
+    quarters = await conn.fetch(
+        """SELECT employer_nsso, quarter FROM worker_lines WHERE insz = ANY ($1::text[])
+           UNION
+           SELECT employer_nsso, quarter FROM mismatches
+            WHERE insz = ANY ($1::text[]) AND resolved_at IS NULL""",
+        [old, new],
+    )
+    for table in ("occupations", "worker_lines"):
+        await conn.execute(
+            f"""DELETE FROM {table} t
+                 WHERE t.insz = $1 AND EXISTS (
+                       SELECT 1 FROM worker_lines n
+                        WHERE n.insz = $2 AND n.employer_nsso = t.employer_nsso
+                          AND n.quarter = t.quarter AND n.employer_class = t.employer_class
+                          AND n.worker_code = t.worker_code)""",
+            old,
+            new,
+        )
+    await conn.execute("UPDATE occupations SET insz = $2 WHERE insz = $1", old, new)
+    await conn.execute("UPDATE worker_lines SET insz = $2 WHERE insz = $1", old, new)
+    return periods, quarters
 
 
 # -- the evaluator -------------------------------------------------------------------------
@@ -894,6 +967,22 @@ async def persons_of(conn: asyncpg.Connection, employer_nsso: str, quarter: int)
 async def yearly_run(conn: asyncpg.Connection, year: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT *, settings::text AS settings_text FROM yearly_runs WHERE year = $1", year
+    )
+
+
+async def yearly_seat_counts_with_secretariat(
+    conn: asyncpg.Connection, year: int
+) -> list[asyncpg.Record]:
+    """The year's counts per seat with the mandatary of the seat (one per seat)."""
+    return await conn.fetch(
+        """
+        SELECT c.*, (SELECT min(m.secretariat) FROM yearly_seat_map m
+                      WHERE m.year = c.year AND m.seat_id = c.seat_id) AS secretariat
+          FROM yearly_seat_counts c
+         WHERE c.year = $1
+         ORDER BY c.seat_id NULLS LAST
+        """,
+        year,
     )
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from socsec.contracts.identifiers import digits
 from socsec.contracts.payloads.registry import Scope
@@ -23,7 +25,7 @@ from socsec.dmfa import handlers
 from socsec.dmfa import repository as repo
 from socsec.dmfa.domain.json_form import BadBody, form_from_json
 from socsec.dmfa.domain.model import Origin
-from socsec.dmfa.domain.quarters import is_quarter, parse_quarter
+from socsec.dmfa.domain.quarters import is_quarter, legal_due_date, parse_quarter
 from socsec.kit.auth import (
     DMFA_CONSULT_SCOPE,
     DMFA_DECLARANT_SCOPE,
@@ -377,3 +379,102 @@ async def list_silent(
             ]
         }
     )
+
+
+# -- deadline extensions (dmfa.md §8) ----------------------------------------------------------
+
+OperatorAuth = Depends(require_scopes(OPERATOR_SCOPE))
+
+
+class ExtensionGrant(BaseModel):
+    """An ad-hoc extension of the DmfA deadline for a quarter and a set of employers."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    employers: list[str] = Field(min_length=1, max_length=10_000, description="NSSO numbers.")
+    extended_to: date = Field(alias="extendedTo", description="The new deadline (inclusive).")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def _extension_item(r: Any) -> dict[str, Any]:
+    return {
+        "employer": r["employer_nsso"],
+        "quarter": r["quarter"],
+        "extendedTo": r["extended_to"].isoformat(),
+        "reason": r["reason"],
+        "grantedBy": r["granted_by"],
+        "grantedAt": r["granted_at"].isoformat(),
+    }
+
+
+@router.put(
+    "/deadline-extensions/{quarter}",
+    summary="Grant an ad-hoc deadline extension for a quarter to a set of employers (operators)",
+)
+async def grant_extensions(
+    quarter: str,
+    grant: ExtensionGrant,
+    principal: Principal = OperatorAuth,
+    runtime: ServiceRuntime = Depends(get_runtime),
+) -> JSONResponse:
+    try:
+        q = parse_quarter(quarter)
+    except ValueError as exc:
+        return problem(400, "Bad Request", str(exc))
+    employers = sorted({digits(e, 9) for e in grant.employers})
+    unknown = [e for e in employers if e not in runtime.authorizer.employers]
+    if unknown:
+        return problem(
+            422, "Unprocessable Entity", "employers not in the register", employers=unknown
+        )
+    due = legal_due_date(q)
+    if grant.extended_to <= due:
+        return problem(
+            422,
+            "Unprocessable Entity",
+            f"an extension must end after the legal due date {due.isoformat()}",
+        )
+    deps = _deps(runtime)
+    async with runtime.db.transaction() as conn:
+        await repo.grant_extensions(
+            conn, q, employers, grant.extended_to, grant.reason, principal.organisation,
+            deps.clock.now(),
+        )  # fmt: skip
+        rows = [r for r in await repo.extensions(conn, q) if r["employer_nsso"] in employers]
+    return JSONResponse({"items": [_extension_item(r) for r in rows]})
+
+
+@router.get("/deadline-extensions", summary="Deadline extensions (NSSO users)")
+async def list_extensions(
+    quarter: str | None = Query(None, description="2025-1 or 20251."),
+    principal: Principal = NssoAuth,
+    runtime: ServiceRuntime = Depends(get_runtime),
+) -> JSONResponse:
+    try:
+        q = parse_quarter(quarter) if quarter else None
+    except ValueError as exc:
+        return problem(400, "Bad Request", str(exc))
+    async with runtime.db.connection() as conn:
+        rows = await repo.extensions(conn, q)
+    return JSONResponse({"items": [_extension_item(r) for r in rows]})
+
+
+@router.delete(
+    "/deadline-extensions/{quarter}/{employer}",
+    summary="Withdraw an employer's deadline extension (operators)",
+    status_code=204,
+)
+async def withdraw_extension(
+    quarter: str,
+    employer: str,
+    principal: Principal = OperatorAuth,
+    runtime: ServiceRuntime = Depends(get_runtime),
+) -> Response:
+    try:
+        q = parse_quarter(quarter)
+    except ValueError as exc:
+        return problem(400, "Bad Request", str(exc))
+    async with runtime.db.transaction() as conn:
+        found = await repo.withdraw_extension(conn, digits(employer, 9), q)
+    if not found:
+        return problem(404, "Not Found", "no extension for this employer and quarter")
+    return Response(status_code=204)

@@ -113,6 +113,7 @@ def rules_from(settings: DmfASettings, tables: Any) -> Rules:
         contribution_tolerance_cents=settings.contribution_tolerance_cents,
         days_tolerance=settings.days_tolerance,
         hours_tolerance=settings.hours_tolerance,
+        line_max_daily_hours=settings.line_max_daily_hours,
         prescription_years=settings.prescription_years,
         prescription_margin_days=settings.prescription_margin_days,
         noss_check_enabled=settings.noss_check_enabled,
@@ -385,6 +386,17 @@ async def _keep(
         if due
         else None
     )
+    # An ad-hoc extension granted to the employer for the quarter (dmfa.md §8) moves the
+    # deadline further, never earlier.
+    extended_to = (
+        await repo.extension(conn, nsso, quarter)
+        if applicable and nsso and sub.origin == Origin.DECLARANT
+        else None
+    )
+    if extended_to is not None and applicable is not None and extended_to > applicable:
+        applicable = extended_to
+    else:
+        extended_to = None
     late = bool(
         outcome.accepted
         and kind == Kind.ORIGINAL
@@ -544,6 +556,7 @@ async def _keep(
                         deadline=applicable,
                         days_late=(received_on - applicable).days,
                         approved_secretariat=approved,
+                        extended_to=extended_to,
                         secretariat=secretariat,
                         seat=seat,
                     ),
@@ -869,10 +882,16 @@ def _prepare_update(
         }
         for inss in touched
     ]
+    # Lines gone from the declaration: deleted (action 0) or replaced by a line under other
+    # codes (employer class, worker code), unless another change of it recreates their key.
+    current = {(c.inss, c.new.employer_class, c.new.worker_code) for c in changes if c.new}
+    gone = dict.fromkeys(
+        (c.old.inss, c.old.employer_class, c.old.worker_code) for c in changes if c.old is not None
+    )
     deleted = [
-        DmfaLineKey(inss=c.inss, employer_class=c.old.employer_class, worker_code=c.old.worker_code)
-        for c in changes
-        if c.new is None and c.old is not None
+        DmfaLineKey(inss=inss, employer_class=employer_class, worker_code=worker_code)
+        for inss, employer_class, worker_code in gone
+        if (inss, employer_class, worker_code) not in current
     ]
     return _Store(
         pid=stored.pid,
@@ -1105,7 +1124,12 @@ async def evaluate_silent(
         active = active_employers(
             employers, quarter, with_dimona=with_dimona, with_persons_before=with_persons
         )
+        extended = {
+            r["employer_nsso"]: r["extended_to"] for r in await repo.extensions(conn, quarter)
+        }
         for nsso in sorted(active - declared):
+            if not force and nsso in extended and today <= extended[nsso]:
+                continue  # its extended deadline has not passed yet
             new = await repo.record_finding(conn, nsso, quarter, "NO_DMFA", now, today, {})
             if new:
                 publish(nsso, "NO_DMFA")

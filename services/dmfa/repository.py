@@ -430,6 +430,55 @@ async def search_anomalies(
 # -- silent employers --------------------------------------------------------------------------
 
 
+async def grant_extensions(
+    conn: asyncpg.Connection,
+    quarter: int,
+    employers: list[str],
+    extended_to: date,
+    reason: str,
+    granted_by: str,
+    granted_at: datetime,
+) -> None:
+    """Set the deadline extension of these employers for the quarter (replacing theirs)."""
+    await conn.executemany(
+        """INSERT INTO deadline_extensions (employer_nsso, quarter, extended_to, reason,
+                                            granted_by, granted_at)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (employer_nsso, quarter) DO UPDATE SET
+               extended_to = EXCLUDED.extended_to, reason = EXCLUDED.reason,
+               granted_by = EXCLUDED.granted_by, granted_at = EXCLUDED.granted_at""",
+        [(e, quarter, extended_to, reason, granted_by, granted_at) for e in employers],
+    )
+
+
+async def withdraw_extension(conn: asyncpg.Connection, employer_nsso: str, quarter: int) -> bool:
+    return bool(
+        await conn.fetchval(
+            """DELETE FROM deadline_extensions WHERE employer_nsso = $1 AND quarter = $2
+               RETURNING 1""",
+            employer_nsso,
+            quarter,
+        )
+    )
+
+
+async def extension(conn: asyncpg.Connection, employer_nsso: str, quarter: int) -> date | None:
+    """The extended deadline of an employer for a quarter, if one was granted."""
+    return await conn.fetchval(
+        "SELECT extended_to FROM deadline_extensions WHERE employer_nsso = $1 AND quarter = $2",
+        employer_nsso,
+        quarter,
+    )
+
+
+async def extensions(conn: asyncpg.Connection, quarter: int | None) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT * FROM deadline_extensions WHERE $1::integer IS NULL OR quarter = $1
+           ORDER BY quarter, employer_nsso""",
+        quarter,
+    )
+
+
 async def record_finding(
     conn: asyncpg.Connection,
     employer_nsso: str,

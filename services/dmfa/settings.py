@@ -23,6 +23,13 @@ class DmfASettings(ServiceSettings):
     contribution_tolerance_cents: int = Field(default=100, ge=0)
     days_tolerance: int = Field(default=0, ge=0, description="Whole days, 90015-096.")
     hours_tolerance: int = Field(default=0, ge=0, description="Hundredths of hours, 00064-032.")
+    line_max_daily_hours: int = Field(
+        default=11,
+        ge=1,
+        le=24,
+        description="90012-260: hours of a worker line above this many per Monday-Saturday "
+        "day of the quarter (default interpretation).",
+    )
     prescription_years: int = 3
     prescription_margin_days: int = Field(default=10, ge=0)
     noss_check_enabled: bool = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -181,6 +182,24 @@ async def test_a_withdrawn_key_stops_vouching_for_cached_tokens() -> None:
     time.sleep(0.02)
     with pytest.raises(InvalidToken, match="unknown key"):
         await checker.validate(token)
+
+
+class SlowJwks(CountingJwks):
+    """A registry that takes a while to answer the first JWKS request."""
+
+    async def fetch(self) -> dict[str, Any]:
+        await asyncio.sleep(0.2)
+        return await super().fetch()
+
+
+async def test_requests_arriving_during_the_first_fetch_wait_for_it() -> None:
+    key = signing_key()
+    source = SlowJwks(key)
+    checker = TokenValidator(source, ISSUER, "socsec")
+    # A burst of requests right after start: all of them are served by the one fetch.
+    principals = await asyncio.gather(*(checker.validate(mint(key)) for _ in range(8)))
+    assert {p.organisation for p in principals} == {"M-EXEMPLUM"}
+    assert source.fetches == 1
 
 
 async def test_keys_unavailable_is_not_the_callers_fault() -> None:

@@ -117,6 +117,31 @@ async def test_resolution_by_a_dmfa_modification(cc) -> None:
     assert resolved.resolved_by == "DMFA_UPDATE" and resolved.lifetime_days == 20
 
 
+async def test_a_modification_changing_the_worker_code_replaces_the_line(cc) -> None:
+    # Anna works as a student (STU period, 100 planned hours) but was declared white-collar.
+    await cc.period(changed("IN", state(8, ANNA, "STU", end=date(2025, 6, 30), hours=100)))
+    await cc.dmfa(declaration([wline(ANNA, "495", occ())]))
+    await cc.evaluate()
+    [opened] = payloads(await cc.events())
+    assert [r.rule for r in opened.rules] == ["C5"]
+
+    # The modification turns the line into a student line: the 495 line is gone (its key is
+    # in deleted_lines), the 840 line replaces it.
+    cc.clock.advance(timedelta(days=7))
+    await cc.dmfa(
+        declaration([wline(ANNA, "840", hours=80)], kind="UPDATE", deleted=((ANNA, "010", "495"),))
+    )
+    await cc.evaluate()
+    resolved = payloads(await cc.events())[-1]
+    assert isinstance(resolved, CrosscheckMismatchResolved)
+    assert resolved.mismatch_id == opened.mismatch_id and resolved.resolved_by == "DMFA_UPDATE"
+    assert resolved.lifetime_days == 7 and await cc.open_mismatches() == {}
+    async with cc.db.connection() as conn:
+        codes = await conn.fetch("SELECT worker_code FROM worker_lines WHERE insz = $1", ANNA)
+        occupations = await conn.fetchval("SELECT count(*) FROM occupations WHERE insz = $1", ANNA)
+    assert [r["worker_code"] for r in codes] == ["840"] and occupations == 0
+
+
 async def test_a_modification_deleting_the_line_resolves_a_c1(cc) -> None:
     await cc.dmfa(declaration([wline(BERT, "495", occ()), wline(DIRK, "495", occ())]))
     await cc.period(changed("IN", state(6, DIRK, start=date(2024, 1, 1))))

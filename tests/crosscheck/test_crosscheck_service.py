@@ -18,6 +18,7 @@ from crosscheck.crosscheck_fixtures import EMPLOYER_B, changed, declaration, occ
 from dimona.dimona_fixtures import publish_reference_data, read_topic, set_clock
 
 from socsec.contracts.envelope import Envelope
+from socsec.contracts.payloads.registry import WorkerChanged
 from socsec.kit import migrator
 from socsec.kit.auth import DMFA_CONSULT_SCOPE, OPERATOR_SCOPE, Principal, authenticate
 from socsec.kit.runtime import ServiceRuntime
@@ -205,6 +206,17 @@ async def test_the_example_end_to_end_resolution_api_and_yearly_run(stack, env, 
     assert process.returncode == 0, text
     assert "5 triples" in text and "4 mismatching" in text, text
     assert "the incremental instances agree" in text, text
+    # The counts per seat reach crosscheck.anomalies.v1 through the outbox (scoring, domain C).
+    [counted] = [e for e in await anomalies(env, 7) if e.event_type == "CrosscheckYearCounted"]
+    assert counted.payload["seat"] == "S-PAYPRO" and counted.payload["year"] == 2025
+    assert counted.payload["secretariat"] == "M-PAYPRO"
+    assert (counted.payload["triples"], counted.payload["mismatching"]) == (5, 4)
+    assert {r["rule"]: r["count"] for r in counted.payload["rules"]} == {
+        "C1": 1,
+        "C2": 1,
+        "C4": 1,
+        "C6": 1,
+    }
     stack.act_as("NSSO", OPERATOR_SCOPE)
     year = (await stack.get("/years/2025")).json()
     assert (year["triples"], year["mismatching"], year["disagreements"]) == (5, 4, 0)
@@ -253,3 +265,77 @@ async def test_redelivered_and_replayed_events_change_nothing(stack, env) -> Non
         assert await conn.fetchval("SELECT count(*) FROM mismatches") == 1
     events = await read_topic(env.bootstrap, env.topic("crosscheck.anomalies.v1"))
     assert [e.event_id for e in events] == [opened.event_id]
+
+
+async def replace_worker(env, bis: str, nn: str) -> None:
+    """The worker register publishes that ``bis`` is replaced by ``nn`` (its outbox, relayed
+    to registry.workers.v1 before the publisher stops)."""
+    registry = await publisher(env, "registry")
+    try:
+        async with registry.db.transaction() as conn:
+            await registry.outbox.publish(
+                conn,
+                "registry.workers.v1",
+                event_type="WorkerChanged",
+                key=bis,
+                payload=WorkerChanged(insz=bis, kind="bis", replaced_by=nn),
+            )
+        deadline = time.monotonic() + 30
+        while await registry.db.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+            assert time.monotonic() < deadline, "the worker change was not relayed"
+            await asyncio.sleep(0.1)
+    finally:
+        await registry.stop()
+
+
+async def test_a_bis_number_replaced_by_a_national_number_rejoins_both_sides(stack, env) -> None:
+    bis, nn = "98472899765", "85073003328"
+    # Dimona knows the worker under his BIS number, the DmfA under his national number.
+    inn = changed("IN", state(31, bis, start=date(2025, 1, 6)))
+    await publish(stack.dimona, "dimona.periods.v1", "DimonaPeriodChanged", inn)
+    await wait_rows(stack, "periods", 1)
+    original = declaration([wline(nn, "495", occ())])
+    await publish(stack.dmfa, "dmfa.notifications.v1", "DmfaDeclarationNotified", original)
+    opened = {e.payload["insz"]: e.payload for e in await anomalies(env, 2)}
+    assert {i: [r["rule"] for r in p["rules"]] for i, p in opened.items()} == {
+        nn: ["C1"],
+        bis: ["C2"],
+    }
+
+    # The worker register replaces the BIS number by the national number.
+    await replace_worker(env, bis, nn)
+    events = await anomalies(env, 4)
+    resolved = {e.payload["insz"]: e.payload for e in events[2:]}
+    assert {e.event_type for e in events[2:]} == {"CrosscheckMismatchResolved"}
+    assert set(resolved) == {nn, bis}
+    assert {p["resolved_by"] for p in resolved.values()} == {"WORKER_REGISTER"}
+    assert {p["mismatch_id"] for p in resolved.values()} == {
+        p["mismatch_id"] for p in opened.values()
+    }
+    async with stack.app.state.runtime.db.connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM mismatches WHERE resolved_at IS NULL") == 0
+        assert await conn.fetchval("SELECT insz FROM periods WHERE id = 31") == nn
+
+    # Dimona still ends the period under the BIS number: it stays the national number's, and
+    # the triple is judged under it (the occupation is not covered after 14 May: C3).
+    out = changed(
+        "UPDATE", state(31, bis, start=date(2025, 1, 6), end=date(2025, 5, 14)), before=inn.after
+    )
+    await publish(stack.dimona, "dimona.periods.v1", "DimonaPeriodChanged", out)
+    [late] = (await anomalies(env, 5))[4:]
+    assert late.event_type == "CrosscheckMismatchOpened"
+    assert late.payload["insz"] == nn and [r["rule"] for r in late.payload["rules"]] == ["C3"]
+    quarter = (await stack.get(f"/employers/{EMPLOYER_B}/quarters/2025-2")).json()
+    assert quarter["triples"] == 1 and quarter["dimonaWorkersNbr"] == 1
+
+    # The same replacement again (a replayed register) changes nothing.
+    workers = {c.name: c for c in stack.app.state.runtime.consumers}["crosscheck.workers"]
+    seen = workers.stats.handled
+    await replace_worker(env, bis, nn)
+    deadline = time.monotonic() + 30
+    while workers.stats.handled <= seen:
+        assert time.monotonic() < deadline, f"the replayed change was not consumed: {workers.stats}"
+        await asyncio.sleep(0.1)
+    async with stack.app.state.runtime.db.connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM touches") == 0
+    assert len(await read_topic(env.bootstrap, env.topic("crosscheck.anomalies.v1"))) == 5

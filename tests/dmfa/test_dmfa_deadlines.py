@@ -22,6 +22,7 @@ from dmfa.dmfa_fixtures import (
 )
 from dmfa_domain.dmfa_samples import (
     KBO_A,
+    KBO_B,
     KBO_C,
     KBO_D,
     NSSO_A,
@@ -38,6 +39,7 @@ from dmfa_domain.dmfa_samples import (
 from typer.testing import CliRunner
 
 from socsec.cli.main import app as cli
+from socsec.kit.auth import OPERATOR_SCOPE
 
 SILENT = "dmfa.silent.v1"
 
@@ -187,3 +189,71 @@ async def test_late_declarations_and_silent_employers(dmfa, env, tmp_path) -> No
     assert len(keys) == len(set(keys))  # every finding published once
     findings = await dmfa.http.get("/dmfa/v1/silent-employers", params={"quarter": "2025-1"})
     assert findings.status_code == 403  # NSSO users only
+
+
+async def test_an_ad_hoc_extension_moves_the_deadline_and_the_silent_list(dmfa, env) -> None:
+    # A (PayPro), B (PayPro) and C (Exemplum, approved) each employ someone in 2025/1.
+    periods = [
+        (11, NSSO_A, WHITE_COLLAR, date(2025, 1, 6)),
+        (12, NSSO_B, OTHER_ADULT, date(2025, 2, 1)),
+        (13, NSSO_C, OTHER_ADULT, date(2025, 2, 1)),
+    ]
+    async with Producer(env) as producer:
+        for n, employer, insz, start in periods:
+            change = period_changed(700_000_000_000 + n, employer, insz, start)
+            await producer.send("dimona.periods.v1", "DimonaPeriodChanged", employer, change)
+
+    async def loaded():
+        return await dmfa.runtime.db.fetchval("SELECT count(*) FROM dimona_periods") == 3
+
+    await eventually(loaded, 20, "the Dimona read model")
+
+    # 2 May 2025: the NSSO extends the 2025/1 deadline of A and B to 15 June.
+    url = "/dmfa/v1/deadline-extensions"
+    grant = {"employers": [NSSO_A, NSSO_B], "extendedTo": "2025-06-15", "reason": "IT incident"}
+    dmfa.act_as("M-PAYPRO")
+    assert (await dmfa.http.put(f"{url}/2025-1", json=grant)).status_code == 403
+    dmfa.act_as("NSSO", OPERATOR_SCOPE)
+    unknown = await dmfa.http.put(f"{url}/2025-1", json={**grant, "employers": ["100000112"]})
+    assert unknown.status_code == 422 and unknown.json()["employers"] == ["100000112"]
+    early = await dmfa.http.put(f"{url}/2025-1", json={**grant, "extendedTo": "2025-04-20"})
+    assert early.status_code == 422 and "2025-04-30" in early.json()["detail"]
+    granted = await dmfa.http.put(f"{url}/2025-1", json=grant)
+    assert granted.status_code == 200, granted.text
+    assert {(i["employer"], i["extendedTo"]) for i in granted.json()["items"]} == {
+        (NSSO_A, "2025-06-15"),
+        (NSSO_B, "2025-06-15"),
+    }
+    listed = (await dmfa.http.get(url, params={"quarter": "20251"})).json()["items"]
+    assert [i["employer"] for i in listed] == sorted([NSSO_A, NSSO_B])
+
+    # A declares on 2 May, after the legal due date but within its extension: not late.
+    dmfa.act_as("M-PAYPRO")
+    a = await dmfa.declare(original([white_collar_person()], nsso=NSSO_A, company=KBO_A))
+    assert a["result"] == "ACCEPTED" and a["late"] is False and a["deadline"] == "2025-06-15"
+
+    # 30 May, the list date: only C (no extension) is missing; B's deadline has not passed.
+    await set_clock(env, "2025-05-30T09:00:00")
+    missing = await _silent(env, "NO_DMFA", 20251, 1)
+    assert set(missing) == {NSSO_C}
+
+    # 16 June, the day after B's extension: B is listed too, then declares late by one day.
+    await set_clock(env, "2025-06-16T09:00:00")
+    await clock_reaches(dmfa, date(2025, 6, 16))
+    missing = await _silent(env, "NO_DMFA", 20251, 2)
+    assert set(missing) == {NSSO_B, NSSO_C}
+    b = await dmfa.declare(
+        original([white_collar_person(inss=OTHER_ADULT)], nsso=NSSO_B, company=KBO_B)
+    )
+    assert b["late"] is True and b["deadline"] == "2025-06-15"
+    [late] = await wait_events(env, SILENT, 1, "DmfaDeclarationLate")
+    assert late.payload["employer_nsso"] == NSSO_B and late.payload["days_late"] == 1
+    assert late.payload["extended_to"] == "2025-06-15"
+    assert late.payload["approved_secretariat"] is False
+
+    # Withdrawn, the extension is gone from the list (operators only).
+    dmfa.act_as("NSSO", OPERATOR_SCOPE)
+    assert (await dmfa.http.delete(f"{url}/2025-1/{NSSO_A}")).status_code == 204
+    assert (await dmfa.http.delete(f"{url}/2025-1/{NSSO_A}")).status_code == 404
+    listed = (await dmfa.http.get(url, params={"quarter": "2025-1"})).json()["items"]
+    assert [i["employer"] for i in listed] == [NSSO_B]

@@ -283,6 +283,73 @@ async def test_a_modification_resolves_what_it_corrects_with_its_lifetime(dmfa, 
     assert (await dmfa.http.get(f"{BASE}/declarations/{second['ticket']}")).status_code == 404
 
 
+async def test_a_modification_changing_the_worker_code_lists_the_old_line_as_deleted(
+    dmfa, env
+) -> None:
+    await _known_to_dimona(dmfa, env, NSSO_C, WHITE_COLLAR, BLUE_COLLAR)
+    dmfa.act_as("B-EXEMPLUM-GENT")
+    answer = await dmfa.declare(original([white_collar_person(), blue_collar_person()]))
+    assert answer["result"] == "ACCEPTED"
+    pids = answer["pids"]
+    person = pids["persons"][0]
+    record = person["worker_records"][0]
+    # The white-collar line becomes a trainee line (worker code 487) under the same class.
+    changed = white_collar_person()
+    line = changed["WorkerRecord"][0]
+    line["WorkerCode"] = "487"
+    line["Occupation"][0]["OccupationVersionNbr"] = record["occupations"][0][
+        "occupation_version_nbr"
+    ]
+    last = {
+        "EmployerClass": "010",
+        "WorkerCode": "495",
+        "WorkerRecordVersionNbr": record["worker_record_version_nbr"],
+    }
+    update = await dmfa.declare(
+        update_body(
+            pids["employer_declaration_pid"], [person_update(changed, person, line, last=last)]
+        )
+    )
+    assert update["result"] == "ACCEPTED", update["anomalies"]
+    [note] = await wait_events(env, NOTES, 1, where=lambda p: p["ticket"] == update["ticket"])
+    assert note.payload["deleted_lines"] == [
+        {"inss": WHITE_COLLAR, "employer_class": "010", "worker_code": "495"}
+    ]
+    assert [
+        (w["inss"], w["worker_code"], w["update_action"]) for w in note.payload["worker_lines"]
+    ] == [(WHITE_COLLAR, "487", 1)]
+    # The declaration now holds the 487 line, and a modification of the unchanged code lists
+    # nothing as deleted.
+    stored = (await dmfa.http.get(f"{BASE}/declarations/{update['ticket']}")).json()
+    assert stored["result"] == "ACCEPTED"
+    new_record = update["pids"]["persons"][0]["worker_records"][0]
+    assert new_record["worker_code"] == "487"
+    line["Occupation"][0]["OccupationVersionNbr"] = new_record["occupations"][0][
+        "occupation_version_nbr"
+    ]
+    line["Occupation"][0]["JointCommissionNbr"] = "218"
+    again = await dmfa.declare(
+        update_body(
+            pids["employer_declaration_pid"],
+            [
+                person_update(
+                    changed,
+                    update["pids"]["persons"][0],
+                    line,
+                    last={
+                        **last,
+                        "WorkerCode": "487",
+                        "WorkerRecordVersionNbr": new_record["worker_record_version_nbr"],
+                    },
+                )
+            ],
+        )
+    )
+    assert again["result"] == "ACCEPTED", again["anomalies"]
+    [second] = await wait_events(env, NOTES, 1, where=lambda p: p["ticket"] == again["ticket"])
+    assert second.payload["deleted_lines"] == []
+
+
 async def test_an_ex_officio_declaration_by_the_inspection(dmfa) -> None:
     body = original(nsso=NSSO_A, company=KBO_A)
     dmfa.act_as("M-EXEMPLUM")  # no mandate for A, and not an inspection user

@@ -318,7 +318,7 @@ TABLES = load_tables()
 
 
 def rules(**overrides: Any) -> Rules:
-    return Rules(tables=TABLES, **overrides)
+    return Rules(**{"tables": TABLES, **overrides})
 
 
 def employer(

@@ -5,9 +5,12 @@ Pure: declarations are read from the sample dicts, judged against in-memory fact
 from __future__ import annotations
 
 import copy
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import pytest
 from dmfa_domain.dmfa_samples import (
     BLUE_COLLAR,
     KBO_A,
@@ -15,6 +18,7 @@ from dmfa_domain.dmfa_samples import (
     NSSO_C,
     OTHER_ADULT,
     STUDENT,
+    TABLES,
     WHITE_COLLAR,
     blue_collar_person,
     employer,
@@ -40,6 +44,9 @@ from socsec.dmfa.domain.model import (
     StoredPerson,
 )
 from socsec.dmfa.domain.reading import read_form
+from socsec.dmfa.domain.tables import parse_tables
+
+TABLES_PATH = Path(__file__).parents[2] / "services" / "dmfa" / "tables.json"
 
 PID = 10000000017
 
@@ -220,9 +227,59 @@ def test_00036_051_employer_class_not_registered_for_the_quarter() -> None:
 
 
 def test_00037_025_worker_code_incompatible_with_the_employer_class() -> None:
+    # 865 (a contribution not linked to a person) is no worker line of an employer of class 010.
     person = white_collar_person()
-    line(person)["WorkerCode"] = "215"
-    only(judge(original([person])), "00037-025")
+    line(person)["WorkerCode"] = "865"
+    outcome = judge(original([person]))
+    only(outcome, "00037-025")
+    assert not outcome.accepted
+    # Classes without a rule of their own accept every known code.
+    line(person)["EmployerClass"] = "020"
+    classes = employer(classes=(("020", 20031, None),))
+    assert judge(original([person]), by_nsso=classes, by_enterprise=classes).anomalies == ()
+
+
+def test_00037_008_worker_code_not_in_the_annex_2_table() -> None:
+    person = white_collar_person()
+    line(person)["WorkerCode"] = "011"
+    outcome = judge(original([person]))
+    only(outcome, "00037-008")
+    assert not outcome.accepted and outcome.anomalies[0].value == "011"
+    # An operator who extends the table (or accepts unknown codes) has it accepted.
+    data = json.loads(TABLES_PATH.read_text(encoding="utf-8"))
+    data["worker_codes"]["codes"]["011"] = {"kind": "BLUE_COLLAR", "label": "test"}
+    extended = parse_tables(data)
+    assert evaluate(read(original([person])), facts(), rules(tables=extended)).anomalies == ()
+    assert extended.worker_kind("011") == "BLUE_COLLAR"
+    data["worker_codes"]["codes"].pop("011")
+    data["worker_codes"]["unknown_code"] = "accept"
+    lenient = parse_tables(data)
+    assert evaluate(read(original([person])), facts(), rules(tables=lenient)).anomalies == ()
+    data["worker_codes"]["unknown_code"] = "warn"
+    with pytest.raises(ValueError, match="unknown_code"):
+        parse_tables(data)
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("015", "BLUE_COLLAR"),
+        ("495", "WHITE_COLLAR"),
+        ("027", "TRAINEE"),
+        ("487", "TRAINEE"),
+        ("035", "APPRENTICE"),
+        ("439", "APPRENTICE"),
+        ("840", "STUDENT"),
+        ("841", "STUDENT"),
+        ("879", "BRIDGE_PENSION"),
+        ("865", "NOT_LINKED_TO_A_PERSON"),
+        ("870", "NOT_LINKED_TO_A_PERSON"),
+    ],
+)
+def test_every_worker_code_of_the_spec_is_known_with_its_kind(code: str, kind: str) -> None:
+    assert TABLES.worker_code_known(code) and TABLES.worker_kind(code) == kind
+    allowed = TABLES.worker_code_allowed("010", code)
+    assert allowed is (kind != "NOT_LINKED_TO_A_PERSON")
 
 
 def test_00038_034_and_00039_034_quarter_dates() -> None:
@@ -317,6 +374,66 @@ def test_00064_032_more_hours_than_the_mean_working_hours() -> None:
     person = blue_collar_person()
     occupation(person)["Service"][0]["ServiceNbrHours"] = 15000
     only(judge(original([person])), "00064-032")
+
+
+def _second_occupation(person: dict, start: str, days: int, **fields: Any) -> dict:
+    """The person's line with a second occupation (no pay: the line's pay stays the same)."""
+    person = copy.deepcopy(person)
+    second = copy.deepcopy(occupation(person))
+    second.update(
+        OccupationSequenceNbr=2,
+        OccupationStartingDate=start,
+        Service=[{"ServiceSequenceNbr": 1, "ServiceCode": "001", "ServiceNbrDays": days}],
+        Remun=[],
+        **fields,
+    )
+    line(person)["Occupation"].append(second)
+    return person
+
+
+def test_90012_192_more_days_on_the_line_than_monday_to_saturday() -> None:
+    # Two parallel occupations over the whole quarter, each within its own limits (64 and 60
+    # of 65 days), together 124 days of a quarter with 77 Monday-Saturday days.
+    person = _second_occupation(white_collar_person(), "2023-01-09", 6000)
+    outcome = judge(original([person]))
+    only(outcome, "90012-192")
+    found = outcome.anomalies[0]
+    assert found.severity == "P" and found.value == "12400" and outcome.accepted
+    assert (
+        found.path_value("WorkerCode") == "495"
+        and found.path_value("OccupationSequenceNbr") is None
+    )
+    fits = _second_occupation(white_collar_person(), "2023-01-09", 1300)  # 77 days
+    assert judge(original([fits])).anomalies == ()
+
+
+def test_90012_260_more_hours_on_the_line_than_the_quarter_allows() -> None:
+    # 77 Monday-Saturday days × 5 hours (setting) = 385 hours; 400 are declared (the mean
+    # working hours alone would allow 488).
+    person = white_collar_person()
+    occupation(person)["Service"][0]["ServiceNbrHours"] = 40000
+    only(judge(original([person]), rule_overrides={"line_max_daily_hours": 5}), "90012-260")
+    occupation(person)["Service"][0]["ServiceNbrHours"] = 38000
+    assert judge(original([person]), rule_overrides={"line_max_daily_hours": 5}).anomalies == ()
+
+
+def test_90012_242_an_occupation_followed_by_another_has_no_end_date() -> None:
+    # The same joint committee and regime again from 1 February: the first one has ended.
+    person = _second_occupation(white_collar_person(), "2025-02-01", 1000)
+    outcome = judge(original([person]))
+    only(outcome, "90012-242")
+    assert outcome.anomalies[0].path_value("OccupationSequenceNbr") == "1"
+    # Under another joint committee it is a parallel occupation: nothing to say.
+    parallel = _second_occupation(
+        white_collar_person(), "2025-02-01", 1000, JointCommissionNbr="218"
+    )
+    assert judge(original([parallel])).anomalies == ()
+
+
+def test_the_line_checks_report_their_twin_in_a_modification() -> None:
+    person = _second_occupation(white_collar_person(), "2025-02-01", 1000)
+    outcome = judge_update(modification(person))
+    assert [(a.code, a.rule_code) for a in outcome.anomalies] == [("90225-242", "90012-242")]
 
 
 # -- contributions -----------------------------------------------------------------------------
@@ -460,7 +577,40 @@ def test_90015_456_occasional_occupation_without_ext_dimona() -> None:
     occupation(person)["OccupationInformations"] = {"HorecaExtra": "E"}
     body = original([person])
     only(judge(body, dimona=_known(WHITE_COLLAR)), "90015-456")
-    assert judge(body, dimona=_known(WHITE_COLLAR, worker_type="EXT")).anomalies == ()
+    # 64 days declared: an EXT period of 64 days of the quarter covers it.
+    ext = {WHITE_COLLAR: [DimonaPeriod("EXT", date(2025, 1, 1), date(2025, 3, 5))]}
+    assert judge(body, dimona=ext).anomalies == ()
+
+
+def test_90017_429_occasional_days_differ_from_the_ext_dimona_days() -> None:
+    person = white_collar_person()
+    occupation(person)["OccupationInformations"] = {"HorecaExtra": "E"}
+    body = original([person])
+    # 64 days declared (6400), EXT periods over 20 + 40 distinct days (one day shared).
+    ext = [
+        DimonaPeriod("EXT", date(2025, 1, 1), date(2025, 1, 20)),
+        DimonaPeriod("EXT", date(2025, 1, 20), date(2025, 2, 28)),
+    ]
+    outcome = judge(body, dimona={WHITE_COLLAR: ext})
+    only(outcome, "90017-429")
+    found = outcome.anomalies[0]
+    assert found.severity == "NP" and found.value == "6400" and outcome.accepted
+    assert found.path_value("INSS") == WHITE_COLLAR
+    # The days before the quarter do not count: a period from December covers 64 days too.
+    covering = [DimonaPeriod("EXT", date(2024, 12, 1), date(2025, 3, 5))]
+    assert judge(body, dimona={WHITE_COLLAR: covering}).anomalies == ()
+    # Off when the cross-check at processing is off.
+    off = judge(body, rule_overrides={"crosscheck": False}, dimona={WHITE_COLLAR: ext})
+    assert off.anomalies == ()
+
+
+def test_90220_429_is_the_twin_in_a_modification() -> None:
+    person = white_collar_person()
+    occupation(person)["OccupationInformations"] = {"HorecaExtra": "E"}
+    january = {WHITE_COLLAR: [DimonaPeriod("EXT", date(2025, 1, 1), date(2025, 1, 31))]}
+    outcome = judge_update(modification(person), dimona=january)
+    found = [a for a in outcome.anomalies if a.rule_code == "90017-429"]
+    assert [a.code for a in found] == ["90220-429"] and outcome.accepted
 
 
 # -- modifications ---------------------------------------------------------------------------------

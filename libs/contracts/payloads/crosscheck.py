@@ -6,6 +6,10 @@ file and the accepted DmfA is published once when it opens and once when it is r
 (crosscheck.md §3). These feed domain C of the quality barometer (contrôles croisés /
 kruiscontroles): the seat the employer counts for is carried, as attributed at the end of
 the quarter (``mandate_at_quarter_end``, barometer.md §2).
+
+``CrosscheckYearCounted`` (one per seat after each yearly recomputation) is keyed by the
+seat id (``NO_SEAT`` for employers without a DmfA mandate); a later run of the same year
+supersedes the earlier counts.
 """
 
 from __future__ import annotations
@@ -54,8 +58,9 @@ class CrosscheckMismatchOpened(BaseModel):
     )
     opened_at: datetime = Field(description="Business time of the re-evaluation.")
     opened_by: str = Field(
-        pattern="^(DIMONA|DMFA_ORIGINAL|DMFA_UPDATE|EX_OFFICIO)$",
-        description="What caused the re-evaluation that found it.",
+        pattern="^(DIMONA|DMFA_ORIGINAL|DMFA_UPDATE|EX_OFFICIO|WORKER_REGISTER)$",
+        description="What caused the re-evaluation that found it (WORKER_REGISTER: a BIS "
+        "number replaced by a national register number).",
     )
     secretariat: str | None = Field(
         default=None, description="Mandatary holding the employer's DmfA mandate at quarter end."
@@ -80,9 +85,11 @@ class CrosscheckMismatchResolved(BaseModel):
     opened_at: datetime
     resolved_at: datetime
     resolved_by: str = Field(
-        pattern="^(DIMONA|DMFA_UPDATE|EX_OFFICIO)$",
+        pattern="^(DIMONA|DMFA_UPDATE|EX_OFFICIO|WORKER_REGISTER)$",
         description="The side whose correction made it consistent: a Dimona declaration, "
-        "a DmfA modification, or an ex-officio correction.",
+        "a DmfA modification, an ex-officio correction, or the worker register (a BIS "
+        "number replaced by a national register number: the triple of the old number is "
+        "gone, its data judged under the new one).",
     )
     lifetime_days: int = Field(ge=0, description="Calendar days (Brussels) open.")
     lifetime_seconds: int = Field(ge=0)

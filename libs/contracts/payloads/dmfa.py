@@ -236,7 +236,10 @@ class DmfaDeclarationNotified(BaseModel):
         "modification, the lines it created or modified.",
     )
     deleted_lines: tuple[DmfaLineKey, ...] = Field(
-        default=(), description="Lines a modification deleted."
+        default=(),
+        description="Lines no longer in the declaration after a modification: deleted "
+        "(action 0), or replaced by a line under another employer class or worker code (the "
+        "key of the old line; the new one is in worker_lines).",
     )
 
 
@@ -343,6 +346,11 @@ class DmfaDeclarationLate(BaseModel):
     deadline: date
     days_late: int
     approved_secretariat: bool = Field(description="The +15 working days applied.")
+    extended_to: date | None = Field(
+        default=None,
+        description="An ad-hoc extension granted to the employer for the quarter set the "
+        "deadline (dmfa.md §8).",
+    )
     secretariat: str | None = None
     seat: str | None = None
 

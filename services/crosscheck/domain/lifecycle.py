@@ -25,6 +25,7 @@ class Trigger(StrEnum):
     DMFA_ORIGINAL = "DMFA_ORIGINAL"  # the accepted original of the quarter arrived
     DMFA_UPDATE = "DMFA_UPDATE"  # an accepted modification (DMWA)
     EX_OFFICIO = "EX_OFFICIO"  # a declaration drawn up or corrected by the NSSO
+    WORKER_REGISTER = "WORKER_REGISTER"  # an INSZ change (BIS replaced by national number)
 
 
 class ResolvedBy(StrEnum):
@@ -33,6 +34,7 @@ class ResolvedBy(StrEnum):
     DMFA_UPDATE = "DMFA_UPDATE"
     EX_OFFICIO = "EX_OFFICIO"
     DIMONA = "DIMONA"
+    WORKER_REGISTER = "WORKER_REGISTER"
 
 
 def resolved_by(trigger: Trigger) -> ResolvedBy:
@@ -43,6 +45,8 @@ def resolved_by(trigger: Trigger) -> ResolvedBy:
         return ResolvedBy.DIMONA
     if trigger == Trigger.EX_OFFICIO:
         return ResolvedBy.EX_OFFICIO
+    if trigger == Trigger.WORKER_REGISTER:
+        return ResolvedBy.WORKER_REGISTER
     return ResolvedBy.DMFA_UPDATE
 
 

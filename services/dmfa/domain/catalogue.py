@@ -68,6 +68,11 @@ GENERIC_LABELS: dict[str, tuple[str, str]] = {
     "181": ("Modification ou annulation non autorisée", "Wijziging of annulatie niet toegelaten"),
     "182": ("Non trouvé en DB DmfA", "Niet gevonden in de DB DmfA"),
     "235": ("Non repris au répertoire", "Niet opgenomen in het repertorium"),
+    "192": ("Nombre total de jours trop élevé", "Aantal dagen te hoog"),
+    "242": (
+        "Date de fin d'occupation manquante pour au moins une occupation",
+        "Einddatum tewerkstelling ontbreekt voor minstens één tewerkstelling",
+    ),
     "260": ("Nombre d'heures trop élevé", "Aantal uren te hoog"),
     "262": (
         "Plus de travailleurs déclarés en DmfA qu'en DIMONA",
@@ -82,6 +87,10 @@ GENERIC_LABELS: dict[str, tuple[str, str]] = {
         "Let op! Kwartaal met gevaar voor verjaring of verjaard kwartaal.",
     ),
     "314": ("Commission paritaire 999 non admis", "Paritaire comité 999 niet toegelaten"),
+    "429": (
+        "Nombre de jours déclaré en DMFA différent du nombre de jours déclaré en DIMONA",
+        "Aantal aangegeven dagen in DmfA verschilt van het aantal aangegeven dagen in DIMONA",
+    ),
     "456": (
         "Pas de Dimona comme travailleur occasionnel pour cette occupation",
         "Geen Dimona als gelegenheidswerknemer voor deze tewerkstelling",
@@ -125,7 +134,11 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "90012-006": (B, "WorkerRecord", "same employer class and worker code twice for a person"),
     "90012-090": (B, "WorkerRecord", "combination of blocks not allowed for a worker line"),
     "00036-051": (B, "EmployerClass", "employer class not registered for the quarter"),
+    "00037-008": (B, "WorkerCode", "worker code not in annex 2 (the worker-code table)"),
     "00037-025": (B, "WorkerCode", "worker code incompatible with the employer class"),
+    "90012-192": (P, "ServiceNbrDays", "more days on the line than Monday-Saturday days"),
+    "90012-242": (P, "OccupationEndingDate", "an occupation followed by another has no end"),
+    "90012-260": (P, "ServiceNbrHours", "more hours on the line than the quarter allows"),
     "00038-034": (P, "NOSSQuarterStartingDate", "not the first day of the quarter"),
     "00039-034": (P, "NOSSQuarterEndingDate", "not the last day of the quarter"),
     # occupations
@@ -151,6 +164,7 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "90007-263": (NP, "EmployerDeclaration", "fewer workers in DmfA than in Dimona"),
     "90015-485": (NP, "Occupation", "flexi-job occupation not covered by Dimona"),
     "90015-456": (NP, "Occupation", "occasional occupation without EXT Dimona"),
+    "90017-429": (NP, "ServiceNbrDays", "occasional days differ from the EXT Dimona days"),
     "90017-502": (NP, "StudentHoursNbr", "student hours above the planned Dimona hours"),
     "90017-504": (NP, "NaturalPerson", "student line without a student Dimona"),
     # modifications

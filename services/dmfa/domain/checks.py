@@ -48,6 +48,7 @@ class Rules:
     contribution_tolerance_cents: int = 100
     days_tolerance: int = 0  # whole days, 90015-096
     hours_tolerance: int = 0  # hundredths of hours, 00064-032
+    line_max_daily_hours: int = 11  # whole hours per Monday-Saturday day, 90012-260
     prescription_years: int = 3
     prescription_margin_days: int = 10
     noss_check_enabled: bool = True
@@ -257,8 +258,8 @@ def check_person(run: _Run, p: NaturalPerson, path: tuple[PathItem, ...]) -> Non
 
 
 def check_line(run: _Run, r: WorkerRecord, path: tuple[PathItem, ...]) -> None:
-    """00036-051, 00037-025, 00038-034, 00039-034, 90001-006 and the line's occupations,
-    contributions and student block."""
+    """00036-051, 00037-008 (worker code not in annex 2), 00037-025, 00038-034, 00039-034,
+    90001-006 and the line's occupations, contributions and student block."""
     d, tables = run.declaration, run.rules.tables
     employer = run.employer
     if (
@@ -267,7 +268,9 @@ def check_line(run: _Run, r: WorkerRecord, path: tuple[PathItem, ...]) -> None:
         and not employer.has_class(r.employer_class, d.quarter)
     ):
         run.add("00036-051", r.employer_class, path)
-    if not tables.worker_code_allowed(r.employer_class, r.worker_code):
+    if not tables.worker_code_known(r.worker_code):
+        run.add("00037-008", r.worker_code, path)
+    elif not tables.worker_code_allowed(r.employer_class, r.worker_code):
         run.add("00037-025", r.worker_code, path)
     if run.quarter_ok:
         if r.quarter_start is not None and r.quarter_start != run.start:
@@ -282,6 +285,8 @@ def check_line(run: _Run, r: WorkerRecord, path: tuple[PathItem, ...]) -> None:
         )
     for occupation in r.occupations:
         check_occupation(run, occupation, occupation_path(path, occupation))
+    if run.quarter_ok:
+        check_line_totals(run, r, path)
     check_contributions(run, r, path)
     check_student(run, r, path)
 
@@ -355,6 +360,40 @@ def check_days(run: _Run, o: Occupation, path: tuple[PathItem, ...]) -> None:
         and hours * 7 > o.mean_hours * calendar_days + run.rules.hours_tolerance * 7
     ):
         run.add("00064-032", hours, path)
+
+
+def check_line_totals(run: _Run, r: WorkerRecord, path: tuple[PathItem, ...]) -> None:
+    """The worker line's occupations together (default interpretations, dmfa.md §7 lists the
+    codes): 90012-192, Σ days of the line > Monday-Saturday days of the quarter (calendar
+    days when an occupation has a 7-day regime); 90012-260, Σ hours of the line > the
+    quarter's Monday-Saturday days × ``line_max_daily_hours``; 90012-242, an occupation
+    without end date while a later occupation of the line under the same joint committee and
+    working-time regime starts after it (the earlier one must have ended)."""
+    occupations = r.occupations
+    if not occupations:
+        return
+    if len(occupations) > 1:
+        days = sum(o.days for o in occupations)
+        seven_days = any(o.working_days_system == 700 for o in occupations)
+        limit = (run.end - run.start).days + 1 if seven_days else mon_sat_days(run.start, run.end)
+        if days > limit * 100:
+            run.add("90012-192", days, path)
+    hours = sum(o.hours for o in occupations)
+    if hours > mon_sat_days(run.start, run.end) * run.rules.line_max_daily_hours * 100:
+        run.add("90012-260", hours, path)
+    for o in occupations:
+        if o.end is not None or o.start is None:
+            continue
+        follows = any(
+            other is not o
+            and other.start is not None
+            and other.start > o.start
+            and other.joint_commission == o.joint_commission
+            and other.working_days_system == o.working_days_system
+            for other in occupations
+        )
+        if follows:
+            run.add("90012-242", o.start.isoformat(), occupation_path(path, o))
 
 
 def check_contributions(run: _Run, r: WorkerRecord, path: tuple[PathItem, ...]) -> None:
@@ -498,14 +537,35 @@ def _uncovered(start: date, end: date, periods: list[DimonaPeriod], grace_days: 
     return False
 
 
+def _days_covered(periods: Iterable[DimonaPeriod], start: date, end: date) -> int:
+    """Distinct days of [start, end] covered by the union of the periods."""
+    spans = sorted(
+        (max(p.start, start), min(p.end or end, end))
+        for p in periods
+        if p.start <= end and (p.end is None or p.end >= start)
+    )
+    covered, reached = 0, start - timedelta(days=1)
+    for s, e in spans:
+        s = max(s, reached + timedelta(days=1))
+        if e >= s:
+            covered += (e - s).days + 1
+            reached = e
+    return covered
+
+
 def check_crosscheck(
-    run: _Run, lines: list[tuple[NaturalPerson, WorkerRecord]], persons_in_state: set[str]
+    run: _Run,
+    lines: list[tuple[NaturalPerson, WorkerRecord]],
+    persons_in_state: set[str],
+    state_lines: list[tuple[str, WorkerRecord]] | None = None,
 ) -> None:
     """Dimona against DmfA at processing time (crosscheck.md §2): 90007-262 (a person with a
     line needing Dimona has no qualifying period), 90007-263 (a qualifying period without a
     line), 90017-504 / 90017-502 (student line without STU planned hours / with more hours),
     90015-485 (flexi occupation not covered), 90015-456 (occasional occupation without EXT
-    period). Class NP, never blocking."""
+    period), 90017-429 (occasional days declared other than the distinct days of the quarter
+    the person's EXT periods cover; judged where an EXT period exists, over every current
+    line of the person, ``state_lines``). Class NP, never blocking."""
     dimona = run.facts.dimona
     if dimona is None or not run.rules.crosscheck or not run.quarter_ok:
         return
@@ -543,6 +603,38 @@ def check_crosscheck(
                     run.add("90015-485", path=where)
             if o.horeca_extra and not any(p.worker_type == "EXT" for p in periods):
                 run.add("90015-456", path=where)
+    check_occasional_days(run, lines, state_lines, qualifying, base)
+
+
+def check_occasional_days(
+    run: _Run,
+    lines: list[tuple[NaturalPerson, WorkerRecord]],
+    state_lines: list[tuple[str, WorkerRecord]] | None,
+    qualifying: dict[str, list[DimonaPeriod]],
+    base: tuple[PathItem, ...],
+) -> None:
+    """90017-429 (C6, occasional): Σ ServiceNbrDays of the person's occasional occupations
+    (those meeting the quarter) ≠ 100 × the distinct days of the quarter its EXT periods
+    cover. On the person (block 90017, 90220 in a modification)."""
+    persons = {p.inss: p for p, _ in lines}
+    state = state_lines if state_lines is not None else [(p.inss, r) for p, r in lines]
+    declared: Counter[str] = Counter()
+    occasional: set[str] = set()
+    for inss, r in state:
+        if inss not in persons or not r.needs_dimona:
+            continue
+        for o in r.occupations:
+            start = max(o.start or run.start, run.start)
+            end = min(o.end or run.end, run.end)
+            if o.horeca_extra and start <= end:
+                occasional.add(inss)
+                declared[inss] += o.days
+    for inss in sorted(occasional):
+        ext = [p for p in qualifying.get(inss, []) if p.worker_type == "EXT"]
+        if not ext:
+            continue  # 90015-456 says it
+        if declared[inss] != 100 * _days_covered(ext, run.start, run.end):
+            run.add("90017-429", declared[inss], person_path(base, persons[inss]))
 
 
 # -- the whole declaration ------------------------------------------------------------------------
@@ -584,7 +676,8 @@ def evaluate(declaration: Declaration, facts: Facts, rules: Rules) -> Outcome:
         in_state = {inss for inss, r in facts.resulting_lines if r.needs_dimona}
     else:
         in_state = {p.inss for p, r in d.lines if r.needs_dimona}
-    check_crosscheck(run, [(p, r) for p, r in checked if r.needs_dimona], in_state)
+    state = facts.resulting_lines if update else None
+    check_crosscheck(run, [(p, r) for p, r in checked if r.needs_dimona], in_state, state)
     return decide(d, run.found, facts, rules, run.employer)
 
 

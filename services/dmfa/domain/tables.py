@@ -66,6 +66,10 @@ class Tables:
     flexi_remun_codes: frozenset[str]
     worker_kinds: tuple[tuple[str, tuple[str, ...]], ...]  # (kind, code patterns)
     priority: PriorityTable
+    #: Annex-2 codes known to the service: code -> kind (STUDENT, BLUE_COLLAR, ...).
+    worker_codes: dict[str, str] = field(default_factory=dict)
+    #: What an unknown worker code gets: "refuse" (00037-008) or "accept".
+    unknown_worker_code: str = "refuse"
     #: Answers of :meth:`worker_code_allowed` and :meth:`worker_kind`, remembered (a quarter
     #: asks the same few again and again).
     _allowed: dict[tuple[str, str], bool] = field(default_factory=dict, compare=False, repr=False)
@@ -106,9 +110,15 @@ class Tables:
             known = self._allowed[key] = any(fnmatchcase(worker_code, p) for p in patterns)
         return known
 
+    def worker_code_known(self, worker_code: str) -> bool:
+        """Whether a worker code is one of annex 2 as the table holds it (00037-008), or
+        unknown codes are accepted."""
+        return worker_code in self.worker_codes or self.unknown_worker_code == "accept"
+
     def worker_kind(self, worker_code: str) -> str:
-        """A coarse kind of worker for the cross-check (STUDENT, BLUE_COLLAR, ...)."""
-        known = self._kinds.get(worker_code)
+        """A coarse kind of worker for the cross-check (STUDENT, BLUE_COLLAR, ...): the
+        table's kind of a known code, else the kind its pattern gives."""
+        known = self._kinds.get(worker_code) or self.worker_codes.get(worker_code)
         if known is None:
             known = next(
                 (
@@ -120,6 +130,12 @@ class Tables:
             )
             self._kinds[worker_code] = known
         return known
+
+
+def _unknown_policy(value: object) -> str:
+    if value not in ("refuse", "accept"):
+        raise ValueError(f"worker_codes.unknown_code must be 'refuse' or 'accept', not {value!r}")
+    return str(value)
 
 
 def parse_tables(data: dict[str, Any]) -> Tables:
@@ -154,6 +170,8 @@ def parse_tables(data: dict[str, Any]) -> Tables:
         student_codes=frozenset(codes["student"]),
         flexi_remun_codes=frozenset(codes["flexi_remun_codes"]),
         worker_kinds=tuple((str(k), tuple(v)) for k, v in codes["kinds"].items()),
+        worker_codes={str(c): str(v["kind"]) for c, v in codes.get("codes", {}).items()},
+        unknown_worker_code=_unknown_policy(codes.get("unknown_code", "refuse")),
         priority=PriorityTable(
             version=str(priority["version"]),
             priority_zones=frozenset(priority["priority_zones"]),
