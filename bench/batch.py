@@ -1,14 +1,16 @@
 """The batch channel under load: a Dimona file of 100 000 forms and a DmfA file of 50 000
-worker lines through the transfer point, with the batch and dimona services each running as
-a separate process (``python -m socsec run batch`` / ``dimona``) on the stack.
+worker lines through the transfer point, with the batch, dimona and dmfa services each
+running as a separate process (``python -m socsec run batch`` / ``dimona`` / ``dmfa``) on
+the stack.
 
 Measured, for each file, from the moment its GO lands in the sender's IN folder (the FI
 parts are already taken in, as a sender drops the GO last):
 
 - **GO → ACRF**: until the ACRF (and its GO) is in the OUT folder;
 - **GO → published**: until every form is on ``batch.forms.v1``;
-- **GO → NOTI** (Dimona): until the NOTI answering every form is in OUT. DmfA NOTI files
-  come with the dmfa service, so for DmfA the last figure is "published".
+- **GO → results**: until every form has its final result (from dimona or dmfa);
+- **GO → NOTI**: until the set is answered in full: the NOTI answering every form (and, for
+  the DmfA originals, the PID file) written.
 
 and the **peak RSS** of the batch service process, sampled every 50 ms over the whole run.
 Goals (issue "Batch channel"): ACRF under 5 s, peak under 300 MiB.
@@ -47,9 +49,11 @@ from bench.common import (
     console,
     fmt_s,
 )
+from socsec.contracts.identifiers import nsso_number_from
 from socsec.contracts.payloads.registry import (
     Approval,
     EmployerChanged,
+    EmployerClass,
     MandataryChanged,
     MandataryKind,
     MandateChanged,
@@ -67,6 +71,17 @@ GOAL_RSS_MIB = 300.0
 SENDER = "054321"
 HOLDER = "M-BENCH"
 EMPLOYERS = ("155555504", "111111171")
+COMPANIES = ("0555555523", "0812345603")
+
+
+def dmfa_employer(form: int) -> tuple[str, str]:
+    """The employer (NSSO and enterprise number) of the ``form``-th DmfA declaration: one
+    each, so no declaration is another's duplicate for the quarter."""
+    base = 1_300_000 + form
+    first8 = 4_000_000 + form
+    return nsso_number_from(base), f"{first8:08d}{97 - first8 % 97:02d}"
+
+
 PERSONS_PER_DMFA_FORM = 100
 PHASE_TIMEOUT_S = 3600.0
 
@@ -74,9 +89,9 @@ PHASE_TIMEOUT_S = 3600.0
 # -- reference data and files ---------------------------------------------------------------
 
 
-async def publish_reference_data(env: BenchEnv) -> None:
-    """One mandatary holding sender 054321 with Dimona and DmfA mandates for two employers,
-    published as the registry publishes them."""
+async def publish_reference_data(env: BenchEnv, dmfa_forms: int) -> None:
+    """One mandatary holding sender 054321 with Dimona and DmfA mandates for two employers
+    (Dimona) and one per DmfA declaration, published as the registry publishes them."""
     from socsec.registry.settings import RegistrySettings
 
     conn = await asyncpg.connect(env.dsns["registry"])
@@ -110,9 +125,9 @@ async def publish_reference_data(env: BenchEnv) -> None:
                 key=HOLDER,
                 payload=mandatary,
             )
-            for index, (nsso, kbo) in enumerate(
-                zip(EMPLOYERS, ("0555555523", "0812345603"), strict=True)
-            ):
+            employers = [*zip(EMPLOYERS, COMPANIES, strict=True)]
+            employers += [dmfa_employer(f) for f in range(dmfa_forms)]
+            for index, (nsso, kbo) in enumerate(employers):
                 await out.publish(
                     conn,
                     "registry.employers.v1",
@@ -124,6 +139,7 @@ async def publish_reference_data(env: BenchEnv) -> None:
                         name=f"Employer {nsso}",
                         language="fr",
                         registered_from=date(2010, 1, 1),
+                        employer_classes=(EmployerClass(employer_class="010", from_quarter=20031),),
                     ),
                 )
                 await out.publish(
@@ -204,10 +220,11 @@ def write_dmfa(path: Path, lines: int, today: date) -> int:
         for f in range(forms):
             persons = min(PERSONS_PER_DMFA_FORM, lines - f * PERSONS_PER_DMFA_FORM)
             header = _HEADER.format(ident="DMFA", day=today.isoformat(), ref=f"Q-{f:06d}")
+            nsso, company = dmfa_employer(f)
             out.write(
                 f"<Form>{header}<EmployerDeclaration><Quarter>20261</Quarter>"
-                f"<NOSSRegistrationNbr>{EMPLOYERS[f % 2]}</NOSSRegistrationNbr>"
-                "<Trusteeship>0</Trusteeship><CompanyID>0555555523</CompanyID>"
+                f"<NOSSRegistrationNbr>{nsso}</NOSSRegistrationNbr>"
+                f"<Trusteeship>0</Trusteeship><CompanyID>{company}</CompanyID>"
                 f"<NetOwedAmount>{433998 * persons}</NetOwedAmount>"
             )
             for n in range(1, persons + 1):
@@ -255,13 +272,13 @@ class Service:
 
 @contextlib.contextmanager
 def services(env: BenchEnv, workdir: Path, transfer: Path) -> Iterator[dict[str, Service]]:
-    """The batch and dimona services, each ``python -m socsec run <name>`` with the stack's
-    coordinates (an empty data folder, so no stack.json overrides them)."""
+    """The batch, dimona and dmfa services, each ``python -m socsec run <name>`` with the
+    stack's coordinates (an empty data folder, so no stack.json overrides them)."""
     empty = workdir / "no-stack"
     empty.mkdir(exist_ok=True)
     started: dict[str, Service] = {}
     try:
-        for name in ("dimona", "batch"):
+        for name in ("dimona", "dmfa", "batch"):
             port = _free_port()
             environment = {
                 **os.environ,
@@ -370,7 +387,7 @@ def _acrf_for(folder: Path, go_name: str) -> bytes | None:
 
 
 async def send_file(
-    conn: asyncpg.Connection, transfer: Path, source: Path, set_key: str, *, noti: bool
+    conn: asyncpg.Connection, transfer: Path, source: Path, set_key: str
 ) -> dict[str, Any]:
     """Drop one file (FI, FS) then its GO in IN and time the answers."""
     inbox, outbox = transfer / SENDER / "IN", transfer / SENDER / "OUT"
@@ -409,20 +426,34 @@ async def send_file(
 
     row = await _wait(lambda: status("PUBLISHED", "NOTIFIED"), f"the forms of {go} published")
     published_s = time.monotonic() - start
-    result = {"forms": row["form_count"], "acrf_s": acrf_s, "published_s": published_s}
-    if noti:
-        ticket = await conn.fetchval("SELECT ticket FROM file_sets WHERE go_name = $1", go)
+    result: dict[str, Any] = {
+        "forms": row["form_count"],
+        "acrf_s": acrf_s,
+        "published_s": published_s,
+    }
+    ticket = await conn.fetchval("SELECT ticket FROM file_sets WHERE go_name = $1", go)
 
-        async def answered() -> bool:
-            count = await conn.fetchval(
-                "SELECT count(*) FROM form_results WHERE ticket = $1 AND final", ticket
-            )
-            return count >= row["form_count"]
+    async def answered() -> bool:
+        count = await conn.fetchval(
+            "SELECT count(*) FROM form_results WHERE ticket = $1 AND final", ticket
+        )
+        return count >= row["form_count"]
 
-        await _wait(answered, f"the results of {go}", poll=0.2)
-        result["results_s"] = time.monotonic() - start
-        await _wait(lambda: status("NOTIFIED"), f"the NOTI of {go}", poll=0.2)
-        result["noti_s"] = time.monotonic() - start
+    await _wait(answered, f"the results of {go}", poll=0.2)
+    result["results_s"] = time.monotonic() - start
+    await _wait(lambda: status("NOTIFIED"), f"the NOTI of {go}", poll=0.2)
+    result["noti_s"] = time.monotonic() - start
+    by_result = await conn.fetch(
+        "SELECT result, count(*) AS n FROM form_results WHERE ticket = $1 GROUP BY result",
+        ticket,
+    )
+    result["results"] = {r["result"]: r["n"] for r in by_result}
+    files = await conn.fetch(
+        "SELECT o.kind, o.forms, o.size FROM out_files o JOIN file_sets s ON s.id = o.set_id"
+        " WHERE s.ticket = $1 AND o.kind <> 'ACRF' ORDER BY o.id",
+        ticket,
+    )
+    result["answers"] = [dict(f) for f in files]
     return result
 
 
@@ -441,7 +472,7 @@ async def run_batch(
     transfer = workdir / "transfer"
     # File names carry the business date (Brussels); the bench stack runs on the wall clock.
     today = datetime.now(BRUSSELS).date()
-    await publish_reference_data(env)
+    await publish_reference_data(env, -(-dmfa_lines // PERSONS_PER_DMFA_FORM))
     dimona_path, dmfa_path = workdir / "dimona.xml", workdir / "dmfa.xml"
     await asyncio.to_thread(write_dimona, dimona_path, dimona_forms, today)
     dmfa_form_count = await asyncio.to_thread(write_dmfa, dmfa_path, dmfa_lines, today)
@@ -462,12 +493,8 @@ async def run_batch(
                 wait_s=60,
             )
             day = f"{today:%Y%m%d}"
-            dimona = await send_file(
-                conn, transfer, dimona_path, f"DIMN.{SENDER}.{day}.00001.R", noti=True
-            )
-            dmfa = await send_file(
-                conn, transfer, dmfa_path, f"DMFA.{SENDER}.{day}.00002.R", noti=False
-            )
+            dimona = await send_file(conn, transfer, dimona_path, f"DIMN.{SENDER}.{day}.00001.R")
+            dmfa = await send_file(conn, transfer, dmfa_path, f"DMFA.{SENDER}.{day}.00002.R")
         finally:
             await conn.close()
             await sampler.stop()
@@ -503,8 +530,8 @@ def report(results: dict[str, Any]) -> ScenarioReport:
         f"{results['dmfa_mb']:.0f}",
         fmt_s(dmfa["acrf_s"]),
         fmt_s(dmfa["published_s"]),
-        "with dmfa",
-        "with dmfa",
+        fmt_s(dmfa.get("results_s")),
+        fmt_s(dmfa.get("noti_s")),
     )
     acrf = max(dimona["acrf_s"], dmfa["acrf_s"])
     peak = results["batch_peak_rss_mib"]
@@ -520,8 +547,9 @@ def report(results: dict[str, Any]) -> ScenarioReport:
             ),
         ],
         notes=[
-            "batch and dimona each run as `python -m socsec run <name>`; files enter through "
-            "the watched IN folder, the FI already taken in when the GO is dropped",
+            "batch, dimona and dmfa each run as `python -m socsec run <name>`; files enter "
+            "through the watched IN folder, the FI already taken in when the GO is dropped",
+            "DmfA 'GO → NOTI' includes the PID file of the accepted originals",
         ],
         tables=[table],
     )

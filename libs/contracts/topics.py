@@ -62,11 +62,6 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="Forms read from accepted batch files, with ticket and position.",
     ),
     TopicSpec(
-        "batch.results.v1",
-        key="ticket",
-        description="Per-form results routed back to the batch channel for its NOTI files.",
-    ),
-    TopicSpec(
         "dimona.declarations.v1",
         key="NSSO registration number",
         description="Dimona declarations received over REST, waiting for processing.",

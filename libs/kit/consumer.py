@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 from socsec.contracts.envelope import Envelope
 from socsec.kit.outbox import current_envelope
+from socsec.kit.telemetry import declaration_attributes
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
@@ -75,6 +76,10 @@ class Message:
 
 
 Handler = Callable[[asyncpg.Connection, Message], Awaitable[None]]
+#: Called in the batch's transaction with the messages about to be handled (those not
+#: handled before), before the first of them: to load or lock what they all need in one
+#: round trip instead of one per message.
+BatchHook = Callable[[asyncpg.Connection, list[Message]], Awaitable[None]]
 
 
 class PoisonMessage(Exception):
@@ -128,8 +133,11 @@ class IdempotentConsumer:
         backoff_max_s: float = 5.0,
         batch_size: int = 1000,
         traced: bool = True,
+        before_batch: BatchHook | None = None,
+        fetch_wait_ms: int | None = None,
     ) -> None:
         self.db = db
+        self.before_batch = before_batch
         self.broker = broker
         self.name = name
         self.topic = topic
@@ -147,6 +155,14 @@ class IdempotentConsumer:
             batch=True,
             max_records=batch_size,
             batch_timeout_ms=100,
+            # fetch_wait_ms: the broker answers a fetch once that long has passed (unless
+            # a megabyte is waiting): fewer, larger batches, hence fewer transactions and
+            # offset commits, for at most that much more latency.
+            **(
+                {"fetch_min_bytes": 1 << 20, "fetch_max_wait_ms": fetch_wait_ms}
+                if fetch_wait_ms
+                else {}
+            ),
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
             title=f"{name}:{topic}",
@@ -197,16 +213,27 @@ class IdempotentConsumer:
                     ids,
                 )
             }
-            tracked = []
+            todo = []
             for record, message in items:
                 event_id = message.envelope.event_id
                 if event_id in done:
                     self.stats.skipped += 1
                     continue
                 done.add(event_id)
+                todo.append((record, message))
+            if todo and self.before_batch is not None:
+                await self.before_batch(conn, [message for _, message in todo])
+            tracked = []
+            for record, message in todo:
                 await self._call(conn, record, message)
                 tracked.append(
-                    (self.name, event_id, message.topic, message.partition, message.offset)
+                    (
+                        self.name,
+                        message.envelope.event_id,
+                        message.topic,
+                        message.partition,
+                        message.offset,
+                    )
                 )
             if tracked:
                 await conn.executemany(
@@ -243,6 +270,7 @@ class IdempotentConsumer:
                     "messaging.consumer.group.name": self.group_id,
                     "socsec.consumer": self.name,
                     "socsec.correlation_id": message.envelope.correlation_id or "",
+                    **declaration_attributes(message.payload, message.envelope.producer),
                 },
             ):
                 await self.handler(conn, message)
@@ -266,6 +294,8 @@ class IdempotentConsumer:
                     if not inserted:
                         self.stats.skipped += 1
                         return
+                    if self.before_batch is not None:
+                        await self.before_batch(conn, [message])
                     await self._call(conn, record, message)
                 self.stats.handled += 1
                 return

@@ -1,10 +1,17 @@
-"""The HTTP side of a service: FastAPI app with health, readiness, metrics and tracing."""
+"""The HTTP side of a service: FastAPI app with health, readiness, metrics and tracing.
+
+Every service also serves its contracts: the OpenAPI document of its HTTP API at
+``/openapi.json`` (FastAPI) and the AsyncAPI document of the Kafka topics it publishes and
+reads at ``/asyncapi.json`` (:func:`service_asyncapi`).
+"""
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -13,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import socsec
+from socsec.contracts.asyncapi import build_document
 from socsec.kit.auth import AuthError, auth_error_response
 from socsec.kit.runtime import ServiceRuntime
 
@@ -79,6 +87,18 @@ def create_http_app(
     async def metrics() -> Response:
         return Response(generate_latest(runtime.metrics), media_type=CONTENT_TYPE_LATEST)
 
+    asyncapi: dict[str, Any] = {}
+
+    @app.get(
+        "/asyncapi.json",
+        tags=["contracts"],
+        summary="AsyncAPI 3.0 document of the Kafka topics this service publishes and reads",
+    )
+    async def asyncapi_document() -> JSONResponse:
+        if not asyncapi:  # built on first use: every consumer is registered by then
+            asyncapi.update(service_asyncapi(runtime))
+        return JSONResponse(asyncapi)
+
     for router in routers:
         app.include_router(router)
 
@@ -87,6 +107,44 @@ def create_http_app(
             app, tracer_provider=runtime.tracer_provider, excluded_urls="healthz,readyz,metrics"
         )
     return app
+
+
+def service_asyncapi(runtime: ServiceRuntime) -> dict[str, Any]:
+    """The project's AsyncAPI document cut down to one service, with its operations.
+
+    The service sends to the topics named after it (``dimona.*`` for dimona: a topic is
+    named after the one service that publishes it) and receives from the topics of its
+    consumers and followers.
+    """
+    document = copy.deepcopy(build_document())
+    prefix = runtime.settings.topic_prefix
+    read = {topic.removeprefix(prefix) for topic in runtime.followed_topics}
+    read |= {consumer.topic.removeprefix(prefix) for consumer in runtime.consumers}
+    channels = document["channels"]
+    sent = {name for name in channels if name.split(".", 1)[0] == runtime.name}
+    operations: dict[str, Any] = {}
+    for action, names in (("send", sent), ("receive", read)):
+        for name in sorted(names & set(channels)):
+            operations[f"{action}-{name}"] = {
+                "action": action,
+                "channel": {"$ref": f"#/channels/{name}"},
+                "messages": [
+                    {"$ref": f"#/channels/{name}/messages/{event_type}"}
+                    for event_type in sorted(channels[name]["messages"])
+                ],
+            }
+    kept = {name: channels[name] for name in sorted((sent | read) & set(channels))}
+    used = {event_type for channel in kept.values() for event_type in channel["messages"]}
+    components = document["components"]
+    components["messages"] = {k: v for k, v in components["messages"].items() if k in used}
+    document["channels"] = kept
+    document["operations"] = operations
+    document["info"]["title"] = f"socsec {runtime.name}"
+    document["info"]["description"] = (
+        f"The Kafka topics the {runtime.name} service publishes (send) and reads (receive); "
+        "the whole system's document is docs/asyncapi.json."
+    )
+    return document
 
 
 class _MetricsMiddleware:

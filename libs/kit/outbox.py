@@ -30,6 +30,7 @@ from opentelemetry import propagate
 from pydantic import BaseModel
 
 from socsec.contracts.envelope import Envelope
+from socsec.kit.telemetry import declaration_attributes, trace_headers
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
@@ -44,8 +45,11 @@ current_envelope: contextvars.ContextVar[Envelope | None] = contextvars.ContextV
     "socsec_current_envelope", default=None
 )
 
-_INSERT = """INSERT INTO outbox (event_id, topic, key, value, headers)
-              VALUES ($1, $2, $3, $4, $5::text::jsonb)"""
+#: The columns of an outbox row, in the order of :attr:`PreparedEvent.args`.
+OUTBOX_COLUMNS = "event_id, topic, key, value, headers"
+#: The placeholders of one row (``headers`` is JSON text).
+OUTBOX_VALUES = "($1, $2, $3, $4, $5::text::jsonb)"
+_INSERT = f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES {OUTBOX_VALUES}"
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,16 @@ class PendingEvent:
     key: str | None
     payload: BaseModel | Mapping[str, Any]
     schema_version: int = 1
+
+
+@dataclass(frozen=True)
+class PreparedEvent:
+    """An event ready to be written: its envelope and the values of its outbox row (in
+    the order of :data:`OUTBOX_COLUMNS`), for a service that writes the row within a
+    statement of its own (one round trip for its state change and its events)."""
+
+    envelope: Envelope
+    args: tuple[Any, ...]
 
 
 class Outbox:
@@ -93,6 +107,7 @@ class Outbox:
         headers: dict[str, str] = {}
         propagate.inject(headers)
         headers["event_type"] = env.event_type
+        headers.update(trace_headers(declaration_attributes(env.payload, env.producer)))
         return (
             env.event_id,
             f"{self.topic_prefix}{topic}",
@@ -100,6 +115,28 @@ class Outbox:
             env.to_bytes(),
             json.dumps(headers),
         )
+
+    def prepare(
+        self,
+        topic: str,
+        *,
+        event_type: str,
+        key: str | None,
+        payload: BaseModel | Mapping[str, Any],
+        schema_version: int = 1,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> PreparedEvent:
+        """The envelope and outbox row of one event, not yet written: the caller inserts
+        ``args`` into ``outbox (OUTBOX_COLUMNS)`` in its own transaction."""
+        env = self.envelope(
+            event_type,
+            payload,
+            schema_version=schema_version,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        return PreparedEvent(env, self._row(topic, key, env))
 
     async def publish(
         self,
@@ -114,15 +151,17 @@ class Outbox:
         causation_id: str | None = None,
     ) -> Envelope:
         """Record one event in the caller's transaction; it is sent after commit."""
-        env = self.envelope(
-            event_type,
-            payload,
+        event = self.prepare(
+            topic,
+            event_type=event_type,
+            key=key,
+            payload=payload,
             schema_version=schema_version,
             correlation_id=correlation_id,
             causation_id=causation_id,
         )
-        await conn.execute(_INSERT, *self._row(topic, key, env))
-        return env
+        await conn.execute(_INSERT, *event.args)
+        return event.envelope
 
     async def publish_many(
         self, conn: asyncpg.Connection, events: Iterable[PendingEvent]
@@ -157,7 +196,11 @@ class OutboxRelay:
         idle_poll_s: float = 1.0,
         retention: str = "1 day",
         traced: bool = True,
+        linger_s: float = 0.0,
     ) -> None:
+        #: After a wake-up, wait this long before reading the outbox: fewer, larger
+        #: batches (fewer statements and produce requests) for this much more latency.
+        self.linger_s = linger_s
         self.db = db
         self.broker = broker
         self.batch_size = batch_size
@@ -208,6 +251,10 @@ class OutboxRelay:
         ):
             await asyncio.sleep(2.0)
         await conn.add_listener(self.channel, self._notified)
+        # Marking rows sent need not wait for the WAL flush: a mark lost in a crash only
+        # makes the relay send those events again, which consumers skip by event_id (as
+        # after a crash between sending and marking). One fsync less per relayed batch.
+        await conn.execute("SET synchronous_commit = off")
         try:
             last_purge = 0.0
             while not self._stopping:
@@ -221,8 +268,12 @@ class OutboxRelay:
                 if sent < self.batch_size:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.idle_poll_s)
+                    if self.linger_s and self._wake.is_set():
+                        # Let the commits of the next few moments join this batch.
+                        await asyncio.sleep(self.linger_s)
         finally:
             await conn.remove_listener(self.channel, self._notified)
+            await conn.execute("RESET synchronous_commit")
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
 
     async def relay_once(self, conn: asyncpg.Connection) -> int:

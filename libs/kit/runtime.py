@@ -12,20 +12,19 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from faststream.kafka import KafkaBroker
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 
 from socsec.kit import migrator
-from socsec.kit.authz import AuthorizationReadModel, Authorizer
+from socsec.kit.authz import AUTHZ_TOPICS, AuthorizationReadModel, Authorizer
 from socsec.kit.clock import CLOCK_TOPIC, BusinessClock, Clock
-from socsec.kit.consumer import Handler, IdempotentConsumer
+from socsec.kit.consumer import BatchHook, Handler, IdempotentConsumer
 from socsec.kit.db import Database
 from socsec.kit.follower import TopicFollower
 from socsec.kit.logging import setup_logging
 from socsec.kit.outbox import Outbox, OutboxRelay
 from socsec.kit.pseudonym import Pseudonymizer
-from socsec.kit.telemetry import setup_tracing
+from socsec.kit.telemetry import KafkaTracingMiddleware, setup_tracing
 
 if TYPE_CHECKING:
     from socsec.kit.settings import ServiceSettings
@@ -70,7 +69,7 @@ class ServiceRuntime:
             # Kafka spans only when they are exported: the middleware costs ~100 µs a message.
             middlewares=[
                 *(
-                    [KafkaTelemetryMiddleware(tracer_provider=self.tracer_provider)]
+                    [KafkaTracingMiddleware(tracer_provider=self.tracer_provider)]
                     if self.tracing.enabled
                     else []
                 ),
@@ -126,9 +125,16 @@ class ServiceRuntime:
         self._background.append(loop)
 
     def subscribe(
-        self, topic: str, handler: Handler, *, name: str | None = None
+        self,
+        topic: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        before_batch: BatchHook | None = None,
+        fetch_wait_ms: int | None = None,
     ) -> IdempotentConsumer:
-        """Register an idempotent consumer of a contract topic (before :meth:`start`)."""
+        """Register an idempotent consumer of a contract topic (before :meth:`start`);
+        ``before_batch`` sees each batch's messages first (see :data:`BatchHook`)."""
         consumer_name = f"{self.name}.{name or handler.__name__}"
         consumer = IdempotentConsumer(
             db=self.db,
@@ -142,6 +148,8 @@ class ServiceRuntime:
             backoff_max_s=self.settings.consumer_backoff_max_s,
             batch_size=self.settings.consumer_batch_size,
             traced=self.tracing.enabled,
+            before_batch=before_batch,
+            fetch_wait_ms=fetch_wait_ms,
         )
         self.consumers.append(consumer)
         return consumer
@@ -177,6 +185,15 @@ class ServiceRuntime:
         if self.authz_model is not None:
             await self.authz_model.stop()
         await self.db.close()
+
+    @property
+    def followed_topics(self) -> list[str]:
+        """Topics read from the start by followers rather than a consumer group (the
+        business clock, the mandate read model), with the topic prefix."""
+        topics = [self._clock_follower.topic] if self._clock_follower is not None else []
+        if self.authz_model is not None:
+            topics += [self.settings.topic(name) for name in AUTHZ_TOPICS]
+        return topics
 
     @property
     def authorizer(self) -> Authorizer:

@@ -5,15 +5,28 @@ Traces go to an OTLP exporter configured by the standard ``OTEL_*`` variables
 through :class:`RedactingSpanExporter`, which replaces INSZ numbers in attribute values and
 event attributes by their keyed pseudonym: nothing that reaches a tracing backend carries
 an INSZ in clear text, whatever a library chose to record.
+
+Spans that concern a declaration carry its identifiers as attributes, so an operator finds
+every trace of it in the tracing UI: ``socsec.declaration_id`` (a Dimona declaration's id, a
+DmfA declaration's ticket) and ``socsec.ticket`` (the ticket of a batch file).
+:func:`declaration_attributes` reads them from an event's payload; the idempotent consumer
+puts them on its span, the outbox passes them in Kafka headers (:data:`TRACE_HEADERS`) to the
+producer span of :class:`KafkaTracingMiddleware`, and an HTTP route that creates a
+declaration calls :func:`tag_declaration`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from faststream.kafka.opentelemetry.provider import (
+    BatchKafkaTelemetrySettingsProvider,
+    KafkaTelemetrySettingsProvider,
+)
+from faststream.opentelemetry.middleware import TelemetryMiddleware
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
@@ -25,6 +38,90 @@ from opentelemetry.sdk.trace.export import (
 )
 
 from socsec.kit.pseudonym import Pseudonymizer
+
+DECLARATION_ID = "socsec.declaration_id"
+TICKET = "socsec.ticket"
+#: Kafka header of each attribute, set by the outbox, read back for the producer span.
+TRACE_HEADERS = {DECLARATION_ID: "x-socsec-declaration-id", TICKET: "x-socsec-ticket"}
+
+
+def declaration_attributes(
+    payload: Mapping[str, Any], producer: str | None = None
+) -> dict[str, str | int]:
+    """The span attributes that identify the declaration an event is about.
+
+    ``declaration_id`` (Dimona) and ``batch_ticket`` keep their meaning in every payload;
+    ``ticket`` is the batch file's ticket in the batch service's events and the declaration's
+    own ticket (its identifier) in the DmfA service's.
+    """
+    out: dict[str, str | int] = {}
+    declaration_id = payload.get("declaration_id")
+    if isinstance(declaration_id, (int, str)) and declaration_id != "":
+        out[DECLARATION_ID] = declaration_id
+    batch_ticket = payload.get("batch_ticket")
+    if isinstance(batch_ticket, str) and batch_ticket:
+        out[TICKET] = batch_ticket
+    ticket = payload.get("ticket")
+    if isinstance(ticket, str) and ticket:
+        if producer == "batch":
+            out[TICKET] = ticket
+        else:
+            out.setdefault(DECLARATION_ID, ticket)
+    return out
+
+
+def trace_headers(attributes: Mapping[str, str | int]) -> dict[str, str]:
+    """The Kafka headers that carry ``attributes`` (see :data:`TRACE_HEADERS`)."""
+    return {TRACE_HEADERS[k]: str(v) for k, v in attributes.items() if k in TRACE_HEADERS}
+
+
+def tag_declaration(*, declaration_id: int | str | None = None, ticket: str | None = None) -> None:
+    """Name the declaration (or batch ticket) the current span works on."""
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    if declaration_id is not None:
+        span.set_attribute(DECLARATION_ID, declaration_id)
+    if ticket:
+        span.set_attribute(TICKET, ticket)
+
+
+def _from_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for attribute, header in TRACE_HEADERS.items():
+        value = (headers or {}).get(header)
+        if isinstance(value, bytes):
+            value = value.decode(errors="replace")
+        if value:
+            out[attribute] = str(value)
+    return out
+
+
+class _Provider(KafkaTelemetrySettingsProvider):
+    def get_publish_attrs_from_cmd(self, cmd: Any) -> dict[str, Any]:
+        return {**super().get_publish_attrs_from_cmd(cmd), **_from_headers(cmd.headers)}
+
+
+class _BatchProvider(BatchKafkaTelemetrySettingsProvider):
+    def get_publish_attrs_from_cmd(self, cmd: Any) -> dict[str, Any]:
+        return {**super().get_publish_attrs_from_cmd(cmd), **_from_headers(cmd.headers)}
+
+
+def _provider_factory(
+    msg: Any,
+) -> KafkaTelemetrySettingsProvider | BatchKafkaTelemetrySettingsProvider:
+    return _BatchProvider() if isinstance(msg, Sequence) else _Provider()
+
+
+class KafkaTracingMiddleware(TelemetryMiddleware[Any]):
+    """FastStream's Kafka telemetry, with the declaration attributes on producer spans."""
+
+    def __init__(self, *, tracer_provider: Any = None) -> None:
+        super().__init__(
+            settings_provider_factory=_provider_factory,
+            tracer_provider=tracer_provider,
+            include_messages_counters=True,
+        )
 
 
 class RedactingSpanExporter(SpanExporter):

@@ -1,5 +1,5 @@
 """HTTP routes of the batch service: the upload side of the transfer point, tickets and the
-answers (ACRF, NOTI) of a sender.
+answers (ACRF, NOTI, PID) of a sender.
 
 Every route needs a bearer token with the scope ``scope:batch:sender``; the caller acts for
 the sender numbers its organisation holds (registry.senders.v1: the holder itself, or any
@@ -22,6 +22,7 @@ from socsec.batch.transfer import TransferPoint
 from socsec.kit.auth import BATCH_SENDER_SCOPE, Principal, require_scopes
 from socsec.kit.http import get_runtime
 from socsec.kit.runtime import ServiceRuntime
+from socsec.kit.telemetry import tag_declaration
 
 router = APIRouter(prefix="/batch", tags=["batch"])
 SenderAuth = Depends(require_scopes(BATCH_SENDER_SCOPE))
@@ -96,6 +97,7 @@ async def upload(
     async with runtime.db.transaction() as conn:
         receipt = await handlers.receive_file(conn, deps, arrival, request.stream())
     _transfer(runtime).received(receipt)
+    tag_declaration(ticket=receipt.ticket)
     body = _receipt(receipt)
     if refuse:
         body.pop("status")  # the problem's own status is the HTTP one
@@ -122,7 +124,7 @@ def _may_see(runtime: ServiceRuntime, principal: Principal, row: Any) -> bool:
     )
 
 
-@router.get("/tickets/{ticket}", summary="A set: status, ACRF, form results, NOTI files")
+@router.get("/tickets/{ticket}", summary="A set: status, ACRF, form results, NOTI and PID files")
 async def get_ticket(
     ticket: str,
     principal: Principal = SenderAuth,
@@ -168,6 +170,11 @@ async def get_ticket(
             for o in out
             if o["kind"] == "NOTI"
         ],
+        "pid": [
+            {"fileName": o["name"], "forms": o["forms"], "createdAt": o["created_at"].isoformat()}
+            for o in out
+            if o["kind"] == "DPID"
+        ],
         "anomalies": [
             {
                 "position": a["position"],
@@ -195,7 +202,7 @@ async def get_ticket(
 
 @router.get(
     "/out/{file_name}",
-    summary="An answer file (FO.ACRF..., FO.NOTI..., or its empty GO) of a sender",
+    summary="An answer file (FO.ACRF..., FO.NOTI..., FO.DPID..., or its empty GO) of a sender",
     response_class=Response,
 )
 async def get_out_file(

@@ -1,8 +1,8 @@
 """Kafka entry points of the batch service: the results of the forms it published.
 
-Read by ticket and position (``batch_ticket``/``batch_position`` of the notification), so
-one consumer serves every service that answers batch forms: dimona today, dmfa when its
-notifications exist. A notification that answers no batch form is skipped.
+Read by ticket and position (``batch_ticket``/``batch_position`` of the notification): the
+dimona and dmfa services answer batch forms on their own notification topics. A
+notification that answers no batch form (a REST declaration's) is skipped.
 """
 
 from __future__ import annotations
@@ -31,18 +31,12 @@ async def dimona_result(conn: asyncpg.Connection, message: Message) -> None:
 
 
 async def dmfa_result(conn: asyncpg.Connection, message: Message) -> None:
-    """DmfA notifications, read by the fields every batch answer carries; their NOTI forms
-    come with the dmfa service's contract."""
-    payload = message.payload
-    if not payload.get("batch_ticket"):
-        return
-    await handlers.record_result(
-        conn,
-        source=message.envelope.event_type,
-        payload=payload,
-        final=bool(payload.get("final", True)),
-        result=str(payload.get("result", "")),
-    )
+    """A handled DmfA declaration (its NOTI form, and for an accepted original of a file
+    the identifiers of its PID form), or a further part of its worker lines."""
+    if message.envelope.event_type == "DmfaWorkerLinesNotified":
+        await handlers.record_dmfa_lines(conn, message.payload)
+    elif message.envelope.event_type == "DmfaDeclarationNotified":
+        await handlers.record_dmfa_result(conn, message.payload)
 
 
 def register(runtime: ServiceRuntime) -> None:

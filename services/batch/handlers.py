@@ -4,6 +4,7 @@ the transaction and commits once."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -16,6 +17,17 @@ import asyncpg
 
 from socsec.batch import repository as repo
 from socsec.batch.domain.acrf import acrf_document
+from socsec.batch.domain.dmfa_noti import (
+    PID_FORM_CLOSE,
+    PID_HEAD,
+    PID_TAIL,
+    dmfa_form,
+    line_pid_facts,
+    persons_of_lines,
+    pid_form_open,
+    pid_person,
+    pid_renderable,
+)
 from socsec.batch.domain.names import (
     FileName,
     Folder,
@@ -37,10 +49,12 @@ from socsec.batch.domain.reception import (
     ReceptionRules,
     set_errors,
 )
+from socsec.batch.domain.signature import Signature, SignatureInvalid, load_certificates
 from socsec.batch.senders import Senders
 from socsec.batch.settings import BatchSettings
 from socsec.contracts.payloads.batch import BatchFormSubmitted
 from socsec.contracts.payloads.dimona import DimonaNotified
+from socsec.contracts.payloads.dmfa import DmfaDeclarationNotified
 from socsec.kit.authz import Authorizer
 from socsec.kit.clock import Clock
 from socsec.kit.outbox import Outbox, PendingEvent
@@ -52,8 +66,12 @@ FORMS_TOPIC = "batch.forms.v1"
 #: A GO for a set in one of these states is a re-delivery while it is processed: a no-op.
 IN_PROGRESS = ("TRIGGERED", "ACCEPTED", "PUBLISHED")
 
-#: File types whose NOTI files this service writes today (DmfA NOTI comes with dmfa).
-NOTI_TYPES = ("DIMN",)
+#: File types whose NOTI files this service writes (every type it accepts).
+NOTI_TYPES = ("DIMN", "DMFA", "DMWA")
+
+#: What a DmfA form's stored result leaves out of its notification: the worker lines are
+#: the cross-check's; a PID form needs only their identifiers (kept apart, see below).
+_DMFA_BULK = ("worker_lines", "deleted_lines")
 
 
 @dataclass
@@ -377,6 +395,8 @@ async def acknowledge(conn: asyncpg.Connection, deps: Deps, row: asyncpg.Record)
     count: int | None = None
     detail: str | None = None
     if not errors:
+        errors, detail = await signature_errors(conn, deps, row, files)
+    if not errors:
         try:
             count = await count_forms(conn, deps, row["file_type"], fi_blobs(files))
         except ContentRefused as exc:
@@ -405,6 +425,47 @@ async def acknowledge(conn: asyncpg.Connection, deps: Deps, row: asyncpg.Record)
         " ".join(errors),
     )
     return status
+
+
+#: An FS part is a signature, never a large file: anything bigger is not one.
+MAX_SIGNATURE_BYTES = 1 << 20
+
+
+async def signature_errors(
+    conn: asyncpg.Connection, deps: Deps, row: asyncpg.Record, files: Sequence[asyncpg.Record]
+) -> tuple[tuple[str, ...], str | None]:
+    """With ``verify_signatures``, ACRF-125 and why when an FS part of a set whose
+    environment needs signatures is not a valid signature of its FI part by a certificate
+    registered for the sender (batch.md §3); nothing otherwise. The part numbering is
+    already checked (ACRF-122/124)."""
+    if not (
+        deps.settings.verify_signatures
+        and row["environment"] in deps.reception_rules.signature_required_envs
+    ):
+        return (), None
+    certificates = await asyncio.to_thread(
+        load_certificates, deps.settings.certificates_root, row["sender"]
+    )
+    fi = {f["part_index"]: f for f in files if f["prefix"] == "FI"}
+    signatures = sorted((f for f in files if f["prefix"] == "FS"), key=lambda f: f["part_index"])
+    for fs in signatures:
+        index = fs["part_index"]
+        try:
+            if fs["size"] > MAX_SIGNATURE_BYTES:
+                raise SignatureInvalid(f"{fs['size']} bytes: not a signature")
+            if not certificates:
+                raise SignatureInvalid(f"no certificate registered for sender {row['sender']}")
+            data = b"".join([piece async for piece in read_blobs(conn, [fs["blob_id"]])])
+            signature = Signature(data)
+            hashers = {name: Signature.digest(name) for name in signature.hash_names()}
+            async for piece in read_blobs(conn, [fi[index]["blob_id"]]):
+                for hasher in hashers.values():
+                    hasher.update(piece)
+            digests = {name: hasher.digest() for name, hasher in hashers.items()}
+            signature.verify(digests, certificates, deps.clock.now())
+        except SignatureInvalid as exc:
+            return ("ACRF-125",), f"{fs['name']}: {exc}"
+    return (), None
 
 
 async def expire(conn: asyncpg.Connection, deps: Deps, row: asyncpg.Record) -> str:
@@ -563,20 +624,75 @@ async def record_result(
     return True
 
 
-def _employer_facts(deps: Deps, note: DimonaNotified) -> EmployerFacts:
-    period = note.after or note.before
-    nsso = note.employer_nsso or (period.employer_nsso if period else None)
+async def record_dmfa_result(conn: asyncpg.Connection, payload: dict[str, Any]) -> bool:
+    """Keep the result of a DmfA form of a batch file (``DmfaDeclarationNotified`` with a
+    ``batch_ticket``); for an accepted original whose lines come in several events, its
+    first part's line identifiers and how many parts to wait for. ``False`` for a REST
+    declaration."""
+    if not payload.get("batch_ticket") or not payload.get("batch_position"):
+        return False
+    kept = {key: value for key, value in payload.items() if key not in _DMFA_BULK}
+    note = DmfaDeclarationNotified.model_validate(kept)
+    await record_result(
+        conn, source="DmfaDeclarationNotified", payload=kept, final=True, result=note.result
+    )
+    if note.pid_file and note.worker_line_parts > 1:
+        assert note.batch_ticket is not None and note.batch_position is not None
+        await repo.expect_pid_parts(
+            conn, note.ticket, note.batch_ticket, note.batch_position, note.worker_line_parts
+        )
+        await _record_pid_lines(conn, note.ticket, 1, payload.get("worker_lines") or ())
+    return True
+
+
+async def record_dmfa_lines(conn: asyncpg.Connection, payload: dict[str, Any]) -> bool:
+    """Keep the line identifiers of a further part (``DmfaWorkerLinesNotified``) of an
+    accepted original answered in a batch file; ``False`` for any other declaration's."""
+    declaration = str(payload.get("ticket", ""))
+    if not await repo.pid_parts_expected(conn, declaration):
+        return False
+    await _record_pid_lines(
+        conn, declaration, int(payload["part"]), payload.get("worker_lines") or ()
+    )
+    return True
+
+
+async def _record_pid_lines(
+    conn: asyncpg.Connection, declaration: str, part: int, lines: Sequence[dict[str, Any]]
+) -> None:
+    facts = [f for f in (line_pid_facts(line) for line in lines) if f is not None]
+    await repo.record_pid_part(conn, declaration, part, facts)
+
+
+def _employer_facts(deps: Deps, nsso: str | None) -> EmployerFacts:
     known = deps.authorizer.employers.get(nsso) if deps.authorizer and nsso else None
     if known is None:
         return EmployerFacts(language=deps.settings.default_language)
     return EmployerFacts(known.enterprise_number, known.language)
 
 
+def _dimona_employer(note: DimonaNotified) -> str | None:
+    period = note.after or note.before
+    return note.employer_nsso or (period.employer_nsso if period else None)
+
+
+def _noti_form(deps: Deps, noti: NotiFile, file_type: str, result: asyncpg.Record) -> bytes:
+    """The NOTI form of one result, by the type of the file it answers."""
+    echo = FormEcho.from_json(json.loads(result["echo"]))
+    if file_type == "DIMN":
+        note = DimonaNotified.model_validate_json(result["payload"])
+        return dimona_form(noti, echo, note, _employer_facts(deps, _dimona_employer(note)))
+    dmfa = DmfaDeclarationNotified.model_validate_json(result["payload"])
+    return dmfa_form(noti, echo, dmfa, _employer_facts(deps, dmfa.employer_nsso))
+
+
 async def write_noti(conn: asyncpg.Connection, deps: Deps, row: asyncpg.Record) -> str | None:
     """Write the next NOTI file of a published set when there is one to write: the first
     once every form has a result (FA, or PA for a provisional one), later ones with the
-    final results of forms answered PA. Marks the set NOTIFIED when every form has its final
-    answer. The new file's name, or ``None``."""
+    final results of forms answered PA; for a DmfA original file, its PID file once the
+    NOTI is out and every accepted original's identifiers have arrived. Marks the set
+    NOTIFIED when every form has its final answer (and its PID form). The name of the NOTI
+    file written, or ``None``."""
     counts = await repo.result_counts(conn, row["ticket"])
     first = counts["reported"] == 0
     if first and counts["results"] < (row["form_count"] or 0):
@@ -590,9 +706,7 @@ async def write_noti(conn: asyncpg.Connection, deps: Deps, row: asyncpg.Record) 
         await writer.write(NOTI_HEAD)
         written = 0
         async for result in repo.unreported_rows(conn, row["ticket"]):
-            note = DimonaNotified.model_validate_json(result["payload"])
-            echo = FormEcho.from_json(json.loads(result["echo"]))
-            await writer.write(dimona_form(noti, echo, note, _employer_facts(deps, note)))
+            await writer.write(_noti_form(deps, noti, row["file_type"], result))
             written += 1
         await writer.write(NOTI_TAIL)
         await writer.close()
@@ -611,9 +725,92 @@ async def write_noti(conn: asyncpg.Connection, deps: Deps, row: asyncpg.Record) 
         )
         log.info("ticket %s: %s with %d form(s)", row["ticket"], name, written)
     after = await repo.result_counts(conn, row["ticket"])
-    if after["results"] >= (row["form_count"] or 0) and after["not_final"] == 0:
+    answered = after["results"] >= (row["form_count"] or 0) and after["not_final"] == 0
+    if answered and await _pid_done(conn, deps, row):
         await repo.mark_notified(conn, row["id"], deps.clock.now())
     return name
+
+
+async def _pid_done(conn: asyncpg.Connection, deps: Deps, row: asyncpg.Record) -> bool:
+    """Whether the set's PID file is written or not needed; writes it when it is due."""
+    if row["file_type"] != "DMFA" or await repo.has_out_file(conn, row["id"], "DPID"):
+        return True
+    forms = await repo.pid_forms(conn, row["ticket"])
+    if any(f["parts"] is not None and f["arrived"] < f["parts"] for f in forms):
+        return False  # worker lines of an accepted original still coming
+    if forms:
+        await write_pid(conn, deps, row, forms)
+    return True
+
+
+async def write_pid(
+    conn: asyncpg.Connection, deps: Deps, row: asyncpg.Record, forms: Sequence[asyncpg.Record]
+) -> str | None:
+    """The PID file (``FO.DPID...``, dmfa.md §6) of a DmfA file: one form per accepted
+    original, each person streamed. The new file's name, or ``None`` when no form could be
+    identified well enough to be written."""
+    now = deps.clock.now()
+    noti = NotiFile(row["go_name"], row["ticket"], row["sender"], now)
+    writer: BlobWriter | None = None
+    written = 0
+    for form in forms:
+        result = await repo.result_with_echo(conn, row["ticket"], form["position"])
+        note = DmfaDeclarationNotified.model_validate_json(result["payload"])
+        if not pid_renderable(note):
+            log.warning("ticket %s: no PID form for declaration %s", row["ticket"], note.ticket)
+            continue
+        if writer is None:
+            writer = BlobWriter(conn, await repo.next_blob_id(conn), deps.settings.chunk_bytes)
+            await writer.write(PID_HEAD)
+        echo = FormEcho.from_json(json.loads(result["echo"]))
+        pid_ticket = ticket(await repo.next_ticket_value(conn))
+        await writer.write(pid_form_open(noti, note, echo, pid_ticket))
+        if form["parts"] is None:
+            assert note.pids is not None
+            for person in note.pids.persons:
+                await writer.write(pid_person(person))
+        else:
+            facts = (json.loads(r["facts"]) async for r in repo.pid_lines(conn, note.ticket))
+            async for person in _persons(facts):
+                await writer.write(pid_person(person))
+        await writer.write(PID_FORM_CLOSE)
+        written += 1
+    if writer is None:
+        return None
+    await writer.write(PID_TAIL)
+    await writer.close()
+    name = await _out_name(conn, deps, "DPID", row["environment"])
+    await repo.insert_out_file(
+        conn,
+        name=name,
+        kind="DPID",
+        set_id=row["id"],
+        sender=row["sender"],
+        environment=row["environment"],
+        blob_id=writer.blob_id,
+        size=writer.size,
+        forms=written,
+        created_at=now,
+    )
+    log.info("ticket %s: %s with %d form(s)", row["ticket"], name, written)
+    return name
+
+
+async def _persons(facts: AsyncIterator[dict[str, Any]]) -> AsyncIterator[Any]:
+    """:func:`persons_of_lines` over an asynchronous stream, one person in memory at a
+    time."""
+    group: list[dict[str, Any]] = []
+    async for line in facts:
+        if group and (group[0]["inss"], group[0]["natural_person_pid"]) != (
+            line["inss"],
+            line["natural_person_pid"],
+        ):
+            for person in persons_of_lines(group):
+                yield person
+            group = []
+        group.append(line)
+    for person in persons_of_lines(group):
+        yield person
 
 
 def go_timeout(deps: Deps) -> timedelta:

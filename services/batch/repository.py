@@ -379,8 +379,11 @@ async def first_anomalies(
     conn: asyncpg.Connection, ticket: str, limit: int
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """SELECT r.position, r.result, a.value ->> 'code' AS code,
-                  a.value ->> 'severity' AS severity, a.value ->> 'label_fr' AS label_fr,
+        # Dimona anomalies have code and severity, DmfA ones error_id and anomaly_class.
+        """SELECT r.position, r.result,
+                  coalesce(a.value ->> 'code', a.value ->> 'error_id') AS code,
+                  coalesce(a.value ->> 'severity', a.value ->> 'anomaly_class') AS severity,
+                  a.value ->> 'label_fr' AS label_fr,
                   a.value ->> 'label_nl' AS label_nl,
                   a.value ->> 'description_fr' AS description_fr,
                   a.value ->> 'description_nl' AS description_nl
@@ -485,3 +488,100 @@ async def undelivered(conn: asyncpg.Connection, limit: int = 50) -> list[asyncpg
 
 async def mark_delivered(conn: asyncpg.Connection, out_id: int, at: datetime) -> None:
     await conn.execute("UPDATE out_files SET delivered_at = $2 WHERE id = $1", out_id, at)
+
+
+async def has_out_file(conn: asyncpg.Connection, set_id: int, kind: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM out_files WHERE set_id = $1 AND kind = $2 LIMIT 1", set_id, kind
+        )
+    )
+
+
+# -- DmfA PIDs ----------------------------------------------------------------------------------
+
+
+async def expect_pid_parts(
+    conn: asyncpg.Connection, declaration_ticket: str, ticket: str, position: int, parts: int
+) -> None:
+    """An accepted original of a batch file whose worker lines come in ``parts`` events."""
+    await conn.execute(
+        """INSERT INTO dmfa_pid_declarations (declaration_ticket, ticket, position, parts)
+           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
+        declaration_ticket,
+        ticket,
+        position,
+        parts,
+    )
+
+
+async def pid_parts_expected(conn: asyncpg.Connection, declaration_ticket: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM dmfa_pid_declarations WHERE declaration_ticket = $1",
+            declaration_ticket,
+        )
+    )
+
+
+async def record_pid_part(
+    conn: asyncpg.Connection,
+    declaration_ticket: str,
+    part: int,
+    lines: Sequence[dict[str, Any]],
+) -> None:
+    """One part's worker lines (PID facts, in declaration order)."""
+    await conn.executemany(
+        """INSERT INTO dmfa_pid_lines (declaration_ticket, part, idx, inss, facts)
+           VALUES ($1, $2, $3, $4, $5::text::jsonb) ON CONFLICT DO NOTHING""",
+        [
+            (declaration_ticket, part, idx, line["inss"], json.dumps(line))
+            for idx, line in enumerate(lines)
+        ],
+    )
+    await conn.execute(
+        "INSERT INTO dmfa_pid_parts VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        declaration_ticket,
+        part,
+    )
+
+
+async def pid_forms(conn: asyncpg.Connection, ticket: str) -> list[asyncpg.Record]:
+    """The forms of a file answered by an accepted original that gets a PID form, in file
+    order, with how many line parts it has and how many arrived (``parts`` NULL: one)."""
+    return await conn.fetch(
+        """SELECT r.position, d.declaration_ticket, d.parts,
+                  (SELECT count(*) FROM dmfa_pid_parts p
+                    WHERE p.declaration_ticket = d.declaration_ticket) AS arrived
+             FROM form_results r
+             LEFT JOIN dmfa_pid_declarations d USING (ticket, position)
+            WHERE r.ticket = $1 AND (r.payload ->> 'pid_file')::boolean
+            ORDER BY r.position""",
+        ticket,
+    )
+
+
+async def result_with_echo(
+    conn: asyncpg.Connection, ticket: str, position: int
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT r.payload::text AS payload, f.echo::text AS echo
+             FROM form_results r JOIN forms f USING (ticket, position)
+            WHERE r.ticket = $1 AND r.position = $2""",
+        ticket,
+        position,
+    )
+
+
+def pid_lines(conn: asyncpg.Connection, declaration_ticket: str) -> Any:
+    """A cursor (inside a transaction) over a declaration's line facts, grouped by person
+    in the order the persons first appear, each person's lines in declaration order."""
+    return conn.cursor(
+        """SELECT facts::text AS facts FROM (
+               SELECT facts, part, idx,
+                      min(part::bigint * 1000000 + idx) OVER (PARTITION BY inss) AS first
+                 FROM dmfa_pid_lines WHERE declaration_ticket = $1) l
+            ORDER BY first, part, idx""",
+        declaration_ticket,
+        prefetch=1000,
+    )

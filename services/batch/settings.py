@@ -47,9 +47,27 @@ class BatchSettings(ServiceSettings):
     strict_numeric_sequence: bool = False
     simulation_folder: str = Field(default="INTEST", pattern="^(IN|INTEST)$")
     signature_required_envs: tuple[str, ...] = ("R",)
+    verify_signatures: bool = Field(
+        default=False,
+        description="Verify every FS part as a detached CMS/PKCS#7 signature of its FI part "
+        "by a certificate registered for the sender (ACRF-125 otherwise); false: a non-empty "
+        "FS is enough.",
+    )
+    certificates_dir: Path | None = Field(
+        default=None,
+        description="The senders' registered certificates: <dir>/<sender>/*.pem; default "
+        "<SOCSEC_DATA_DIR or .socsec>/certificates.",
+    )
     default_language: str = Field(
         default="fr", description="AnomalyLabel language when the employer's is unknown."
     )
+
+    @property
+    def certificates_root(self) -> Path:
+        """Where the senders' certificates are (one folder per sender number)."""
+        if self.certificates_dir is not None:
+            return self.certificates_dir
+        return Path(os.environ.get("SOCSEC_DATA_DIR", ".socsec")) / "certificates"
 
     @property
     def transfer_root(self) -> Path:

@@ -19,10 +19,24 @@ def register(runtime: ServiceRuntime) -> None:
     def deps() -> handlers.Deps:
         return runtime.state["dimona_deps"]
 
+    # The declarations of the batch being handled, locked by lock_batch in one round trip.
+    locked: dict[int, asyncpg.Record] = {}
+
+    async def lock_batch(conn: asyncpg.Connection, messages: list[Message]) -> None:
+        ids = []
+        for message in messages:
+            received = parse_payload(message.envelope)
+            assert isinstance(received, DimonaDeclarationReceived)
+            ids.append(received.declaration_id)
+        locked.clear()
+        locked.update(await repo.lock_declarations(conn, ids))
+
     async def declarations(conn: asyncpg.Connection, message: Message) -> None:
         received = parse_payload(message.envelope)
         assert isinstance(received, DimonaDeclarationReceived)
-        await handlers.process(conn, deps(), received.declaration_id)
+        # Taken once: a second message for the same declaration reads it again.
+        row = locked.pop(received.declaration_id, None)
+        await handlers.process(conn, deps(), received.declaration_id, locked=row)
 
     async def identifications(conn: asyncpg.Connection, message: Message) -> None:
         resolved = parse_payload(message.envelope)
@@ -35,7 +49,13 @@ def register(runtime: ServiceRuntime) -> None:
         assert isinstance(worker, WorkerChanged)
         await repo.upsert_worker(conn, worker)
 
-    runtime.subscribe("dimona.declarations.v1", declarations, name="processor")
+    runtime.subscribe(
+        "dimona.declarations.v1",
+        declarations,
+        name="processor",
+        before_batch=lock_batch,
+        fetch_wait_ms=runtime.settings.processor_fetch_wait_ms or None,
+    )
     runtime.subscribe("registry.identifications.v1", identifications, name="identifications")
     runtime.subscribe("registry.workers.v1", workers, name="workers")
     runtime.subscribe("batch.forms.v1", batch_forms.handler(runtime), name="batch-forms")

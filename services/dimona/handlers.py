@@ -39,7 +39,7 @@ from socsec.dimona.domain.rules import RuleSettings, evaluate
 from socsec.kit.authz import Authorizer
 from socsec.kit.calendar import WorkingDays
 from socsec.kit.clock import BRUSSELS, Clock
-from socsec.kit.outbox import Outbox
+from socsec.kit.outbox import Outbox, PreparedEvent
 
 REQUESTED_BY = "dimona"
 
@@ -126,10 +126,17 @@ async def load_context(
     declaration: Declaration,
     known_worker: Worker | None = None,
 ) -> LoadedContext:
-    period = await repo.period(conn, declaration.period_id) if declaration.period_id else None
     employer = declaration.employer_nsso
     if employer is None and declaration.employer_enterprise:
         employer = deps.authorizer.by_enterprise.get(declaration.employer_enterprise)
+    rows = await repo.context(
+        conn,
+        declaration.period_id or None,
+        employer,
+        declaration.ssin or None,
+        declaration.start_date.year if declaration.start_date else None,
+    )
+    period = rows.period
     if period is not None:
         employer = period.employer_nsso
     ssin = declaration.ssin or (period.ssin if period else None)
@@ -143,16 +150,15 @@ async def load_context(
         quota={},
     )
     if ssin:
-        worker = known_worker or await repo.worker(conn, ssin)
+        worker = known_worker or rows.worker
         if worker is not None:
             ctx.workers[ssin] = worker
         years = {d.year for d in (declaration.start_date, period and period.start_date) if d}
         for year in years:
-            ctx.quota[(ssin, year)] = await repo.quota_periods(conn, ssin, year)
+            ctx.quota[(ssin, year)] = rows.quota.get(year, {})
         if employer:
-            pair = await repo.periods_of(conn, employer, ssin)
-            ctx.periods_by_pair[(employer, ssin)] = pair
-            ctx.periods.update({p.id: p for p in pair})
+            ctx.periods_by_pair[(employer, ssin)] = rows.pair
+            ctx.periods.update({p.id: p for p in rows.pair})
     return ctx
 
 
@@ -160,10 +166,11 @@ async def load_context(
 
 
 async def receive(conn: asyncpg.Connection, deps: Deps, declaration: Declaration) -> None:
-    """Record a REST declaration and hand it to the processor (asynchronous processing)."""
-    await repo.insert_declaration(conn, declaration)
-    await deps.outbox.publish(
-        conn,
+    """Record a REST declaration and hand it to the processor (asynchronous processing).
+
+    One statement writes the declaration and its event: atomic without a transaction of
+    its own, and one round trip."""
+    received = deps.outbox.prepare(
         "dimona.declarations.v1",
         event_type="DimonaDeclarationReceived",
         key=declaration.employer_nsso or str(declaration.period_id or declaration.declaration_id),
@@ -174,6 +181,8 @@ async def receive(conn: asyncpg.Connection, deps: Deps, declaration: Declaration
             declarant=declaration.declarant,
         ),
     )
+    writes = repo.Writes([repo.declaration_insert(declaration), repo.outbox_rows([received])])
+    await writes.execute(conn)
 
 
 async def process(
@@ -183,11 +192,13 @@ async def process(
     *,
     identified: Worker | None = None,
     identification_failed: str | None = None,
+    locked: asyncpg.Record | None = None,
 ) -> Outcome | None:
     """Apply the rules to a recorded declaration, update the personnel file and notify.
+    ``locked``: its row, already locked in this transaction (else it is read and locked).
 
     Returns ``None`` when the declaration was already processed (a redelivery)."""
-    row = await repo.lock_declaration(conn, declaration_id)
+    row = locked if locked is not None else await repo.lock_declaration(conn, declaration_id)
     if row is None:
         raise LookupError(f"declaration {declaration_id} was never recorded")
     answering_identification = identified is not None or identification_failed is not None
@@ -203,68 +214,78 @@ async def process(
     outcome = evaluate(declaration, ctx, deps.rules)
 
     now = deps.clock.now()
+    # Every write of the outcome goes in one statement, the events last (in this order).
+    writes = repo.Writes()
+    events: list[PreparedEvent] = []
     request_id = None
     if outcome.result == Result.WAITING:
         request_id = f"dimona-{declaration.declaration_id}-{uuid.uuid4().hex[:8]}"
         identity = declaration.identity
-        await deps.outbox.publish(
-            conn,
-            "dimona.identification-requests.v1",
-            event_type="IdentificationRequested",
-            key=request_id,
-            payload=IdentificationRequested(
-                request_id=request_id,
-                requested_by=REQUESTED_BY,
-                insz=declaration.ssin,
-                family_name=identity.family_name if identity else None,
-                given_name=identity.given_name if identity else None,
-                birth_date=identity.birth_date if identity else None,
-                sex=identity.gender if identity else None,
-                nationality=identity.nationality if identity else None,
-            ),
+        events.append(
+            deps.outbox.prepare(
+                "dimona.identification-requests.v1",
+                event_type="IdentificationRequested",
+                key=request_id,
+                payload=IdentificationRequested(
+                    request_id=request_id,
+                    requested_by=REQUESTED_BY,
+                    insz=declaration.ssin,
+                    family_name=identity.family_name if identity else None,
+                    given_name=identity.given_name if identity else None,
+                    birth_date=identity.birth_date if identity else None,
+                    sex=identity.gender if identity else None,
+                    nationality=identity.nationality if identity else None,
+                ),
+            )
         )
 
     change = outcome.change if outcome.result in (Result.ACCEPTED, Result.WARNING) else None
     if change is not None and not simulation:
-        await repo.save_period(conn, change.after, now)
-        await repo.refresh_relation(conn, change.after.employer_nsso, change.after.ssin)
-        await deps.outbox.publish(
-            conn,
-            "dimona.periods.v1",
-            event_type="DimonaPeriodChanged",
-            key=change.after.employer_nsso,
-            payload=DimonaPeriodChanged(
-                declaration_id=declaration.declaration_id,
-                kind=str(change.kind),
-                before=period_state(change.before) if change.before else None,
-                after=period_state(change.after),
-                changed_at=now,
-            ),
+        writes.add(repo.period_upsert(change.after, now))
+        writes.add(repo.relation_with(change.after))
+        events.append(
+            deps.outbox.prepare(
+                "dimona.periods.v1",
+                event_type="DimonaPeriodChanged",
+                key=change.after.employer_nsso,
+                payload=DimonaPeriodChanged(
+                    declaration_id=declaration.declaration_id,
+                    kind=str(change.kind),
+                    before=period_state(change.before) if change.before else None,
+                    after=period_state(change.after),
+                    changed_at=now,
+                ),
+            )
         )
     period_id = change.after.id if change else outcome.period_id
     # The period exists when this declaration created it or the rules found it.
     if period_id is not None and not simulation and (change or ctx.period(period_id)):
-        await repo.link(
-            conn, period_id, declaration.declaration_id, str(declaration.kind), str(outcome.result)
+        writes.add(
+            repo.period_link(
+                period_id, declaration.declaration_id, str(declaration.kind), str(outcome.result)
+            )
         )
 
     final = outcome.result != Result.WAITING
     deadline = deps.calendar.add(now.astimezone(BRUSSELS).date(), deps.contest_window_days)
-    await repo.save_outcome(
-        conn,
-        declaration.declaration_id,
-        status="PROCESSED" if final else "WAITING",
-        result=str(outcome.result),
-        anomalies=outcome.anomalies,
-        employer_nsso=outcome.employer_nsso,
-        insz=outcome.ssin or declaration.ssin,
-        period_id=period_id,
-        processed_at=now,
-        contest_deadline=deadline if final else None,
-        identification_request=request_id,
-        request=declaration if answering_identification else None,
+    writes.add(
+        repo.outcome_update(
+            declaration.declaration_id,
+            status="PROCESSED" if final else "WAITING",
+            result=str(outcome.result),
+            anomalies=outcome.anomalies,
+            employer_nsso=outcome.employer_nsso,
+            insz=outcome.ssin or declaration.ssin,
+            period_id=period_id,
+            processed_at=now,
+            contest_deadline=deadline if final else None,
+            identification_request=request_id,
+            request=declaration if answering_identification else None,
+        )
     )
-    await notify(conn, deps, declaration, outcome, row, now, deadline if final else None)
+    events.append(notification(deps, declaration, outcome, row, now, deadline if final else None))
+    writes.add(repo.outbox_rows(events))
+    await writes.execute(conn)
     return outcome
 
 
@@ -295,9 +316,22 @@ async def notify(
     now: datetime,
     contest_deadline: date | None,
 ) -> None:
+    """Publish the notification of an outcome in the caller's transaction."""
+    event = notification(deps, declaration, outcome, row, now, contest_deadline)
+    await repo.outbox_rows([event]).execute(conn)
+
+
+def notification(
+    deps: Deps,
+    declaration: Declaration,
+    outcome: Outcome,
+    row: asyncpg.Record,
+    now: datetime,
+    contest_deadline: date | None,
+) -> PreparedEvent:
+    """The notification of an outcome (positive, negative or provisional)."""
     change = outcome.change if outcome.result in (Result.ACCEPTED, Result.WARNING) else None
-    await deps.outbox.publish(
-        conn,
+    return deps.outbox.prepare(
         "dimona.notifications.v1",
         event_type="DimonaNotified",
         key=outcome.employer_nsso or str(declaration.declaration_id),

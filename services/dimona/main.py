@@ -22,9 +22,16 @@ DESCRIPTION = (
 
 def create_app(settings: DimonaSettings | None = None, **overrides: Any) -> FastAPI:
     settings = settings or DimonaSettings(**overrides)
+    processor = settings.role in ("all", "processor")
     runtime = ServiceRuntime(
-        settings, migrations_package="socsec.dimona.migrations", authorization=True
+        settings,
+        migrations_package="socsec.dimona.migrations",
+        authorization=True,
+        # The processor relays the outbox (the API's events too): the two roles of a split
+        # service each get one core's worth of work.
+        run_relay=processor,
     )
+    runtime.relay.linger_s = settings.outbox_linger_ms / 1000
     calendar = WorkingDays(saturday_is_working_day=settings.saturday_is_working_day)
     runtime.state["dimona_deps"] = handlers.Deps(
         outbox=runtime.outbox,
@@ -42,8 +49,12 @@ def create_app(settings: DimonaSettings | None = None, **overrides: Any) -> Fast
         async with runtime.db.transaction() as conn:
             await repo.mark_definitive(conn, runtime.clock.today())
 
-    runtime.every(settings.definitive_sweep_seconds, sweep_definitive, "definitive periods")
-    consumers.register(runtime)
+    if processor:
+        runtime.every(settings.definitive_sweep_seconds, sweep_definitive, "definitive periods")
+        consumers.register(runtime)
     return create_http_app(
-        runtime, title="socsec dimona", description=DESCRIPTION, routers=[api.router]
+        runtime,
+        title="socsec dimona",
+        description=DESCRIPTION,
+        routers=[api.router] if settings.role in ("all", "api") else [],
     )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -11,6 +14,59 @@ import asyncpg
 from socsec.contracts.identifiers import dimona_id
 from socsec.dimona.codec import anomalies_to_json, declaration_to_json, period_from_row
 from socsec.dimona.domain.model import Anomaly, Declaration, Period, Worker
+from socsec.kit.outbox import OUTBOX_COLUMNS, PreparedEvent
+
+_PARAM = re.compile(r"\$(\d+)")
+
+
+@dataclass(frozen=True)
+class Write:
+    """One data-modifying statement and its arguments (``$1``... numbered from 1)."""
+
+    sql: str
+    args: tuple[Any, ...]
+
+    async def execute(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(self.sql, *self.args)
+
+
+@dataclass
+class Writes:
+    """The writes of one use case, sent as a single statement (each one a data-modifying
+    ``WITH`` query): one round trip instead of one per write, atomic like a transaction.
+
+    The writes must touch different rows, and none sees the others' effects (they all see
+    the snapshot of the statement), as PostgreSQL runs data-modifying ``WITH`` queries."""
+
+    parts: list[Write] = field(default_factory=list)
+
+    def add(self, write: Write) -> None:
+        self.parts.append(write)
+
+    def statement(self) -> Write:
+        if len(self.parts) == 1:
+            return self.parts[0]
+        queries, args = [], []
+        for i, part in enumerate(self.parts):
+            offset = len(args)
+            sql = _PARAM.sub(lambda m, o=offset: f"${int(m.group(1)) + o}", part.sql)
+            queries.append(f"w{i} AS ({sql})")
+            args.extend(part.args)
+        return Write(f"WITH {', '.join(queries)} SELECT 1", tuple(args))
+
+    async def execute(self, conn: asyncpg.Connection) -> None:
+        if self.parts:
+            await self.statement().execute(conn)
+
+
+def outbox_rows(events: Iterable[PreparedEvent]) -> Write:
+    """The outbox rows of ``events``, in one INSERT (ids follow the given order)."""
+    rows, args = [], []
+    for event in events:
+        n = len(args)
+        rows.append(f"(${n + 1}, ${n + 2}, ${n + 3}, ${n + 4}, ${n + 5}::text::jsonb)")
+        args.extend(event.args)
+    return Write(f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES {', '.join(rows)}", tuple(args))
 
 
 async def next_declaration_id(conn: asyncpg.Connection) -> int:
@@ -21,6 +77,51 @@ async def next_declaration_id(conn: asyncpg.Connection) -> int:
             return dimona_id(value)
 
 
+async def new_declaration(
+    conn: asyncpg.Connection, period_id: int | None
+) -> tuple[int, str | None]:
+    """A fresh Dimona number and, in the same round trip, the employer of the period the
+    declaration concerns (OUT, UPDATE, CANCEL), if that period exists."""
+    while True:
+        row = await conn.fetchrow(
+            "SELECT nextval('declaration_seq') AS value,"
+            " (SELECT employer_nsso FROM periods WHERE id = $1) AS employer",
+            period_id,
+        )
+        if row["value"] % 97:
+            return dimona_id(row["value"]), row["employer"]
+
+
+def declaration_insert(
+    declaration: Declaration,
+    *,
+    environment: str = "R",
+    batch_ticket: str | None = None,
+    batch_position: int | None = None,
+) -> Write:
+    return Write(
+        """INSERT INTO declarations (id, kind, channel, environment, declarant, gender_encoding,
+                                     request, received_at, batch_ticket, batch_position,
+                                     employer_nsso, insz, period_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $11, $12, $13)""",
+        (
+            declaration.declaration_id,
+            str(declaration.kind),
+            declaration.channel,
+            environment,
+            declaration.declarant,
+            declaration.gender_encoding,
+            json.dumps(declaration_to_json(declaration)),
+            declaration.received_at,
+            batch_ticket,
+            batch_position,
+            declaration.employer_nsso,
+            declaration.ssin,
+            declaration.period_id,
+        ),
+    )
+
+
 async def insert_declaration(
     conn: asyncpg.Connection,
     declaration: Declaration,
@@ -29,30 +130,29 @@ async def insert_declaration(
     batch_ticket: str | None = None,
     batch_position: int | None = None,
 ) -> None:
-    await conn.execute(
-        """INSERT INTO declarations (id, kind, channel, environment, declarant, gender_encoding,
-                                     request, received_at, batch_ticket, batch_position,
-                                     employer_nsso, insz, period_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $11, $12, $13)""",
-        declaration.declaration_id,
-        str(declaration.kind),
-        declaration.channel,
-        environment,
-        declaration.declarant,
-        declaration.gender_encoding,
-        json.dumps(declaration_to_json(declaration)),
-        declaration.received_at,
-        batch_ticket,
-        batch_position,
-        declaration.employer_nsso,
-        declaration.ssin,
-        declaration.period_id,
-    )
+    await declaration_insert(
+        declaration,
+        environment=environment,
+        batch_ticket=batch_ticket,
+        batch_position=batch_position,
+    ).execute(conn)
 
 
 async def declaration_row(conn: asyncpg.Connection, declaration_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT *, request::text AS request_text, anomalies::text AS anomalies_text"
+        " FROM declarations WHERE id = $1",
+        declaration_id,
+    )
+
+
+async def declaration_result(
+    conn: asyncpg.Connection, declaration_id: int
+) -> asyncpg.Record | None:
+    """What GET /declarations/{id} shows (the JSON columns as text, decoded once)."""
+    return await conn.fetchrow(
+        "SELECT id, status, result, period_id, employer_nsso, declarant, insz,"
+        " request::text AS request_text, anomalies::text AS anomalies_text"
         " FROM declarations WHERE id = $1",
         declaration_id,
     )
@@ -69,16 +169,31 @@ async def declaration_at_position(
     )
 
 
+_LOCK = (
+    "SELECT id, status, environment, request::text AS request_text, identification_request,"
+    " batch_ticket, batch_position FROM declarations"
+)
+
+
 async def lock_declaration(conn: asyncpg.Connection, declaration_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT id, status, environment, request::text AS request_text, identification_request,"
-        " batch_ticket, batch_position FROM declarations WHERE id = $1 FOR UPDATE",
-        declaration_id,
+    return await conn.fetchrow(f"{_LOCK} WHERE id = $1 FOR UPDATE", declaration_id)
+
+
+async def lock_declarations(
+    conn: asyncpg.Connection, declaration_ids: list[int]
+) -> dict[int, asyncpg.Record]:
+    """:func:`lock_declaration` of many in one round trip (locked in id order)."""
+    rows = await conn.fetch(
+        f"{_LOCK} WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE", declaration_ids
     )
+    return {row["id"]: row for row in rows}
 
 
-async def save_outcome(
-    conn: asyncpg.Connection,
+async def save_outcome(conn: asyncpg.Connection, declaration_id: int, **outcome: Any) -> None:
+    await outcome_update(declaration_id, **outcome).execute(conn)
+
+
+def outcome_update(
     declaration_id: int,
     *,
     status: str,
@@ -91,8 +206,8 @@ async def save_outcome(
     contest_deadline: date | None,
     identification_request: str | None = None,
     request: Declaration | None = None,
-) -> None:
-    await conn.execute(
+) -> Write:
+    return Write(
         """UPDATE declarations
               SET status = $2, result = $3, anomalies = $4::text::jsonb, employer_nsso = $5,
                   insz = $6, period_id = $7, processed_at = $8, notified_at = $8,
@@ -100,17 +215,19 @@ async def save_outcome(
                   identification_request = COALESCE($10, identification_request),
                   request = COALESCE($11::text::jsonb, request)
             WHERE id = $1""",
-        declaration_id,
-        status,
-        result,
-        json.dumps(anomalies_to_json(anomalies)),
-        employer_nsso,
-        insz,
-        period_id,
-        processed_at,
-        contest_deadline,
-        identification_request,
-        json.dumps(declaration_to_json(request)) if request else None,
+        (
+            declaration_id,
+            status,
+            result,
+            json.dumps(anomalies_to_json(anomalies)),
+            employer_nsso,
+            insz,
+            period_id,
+            processed_at,
+            contest_deadline,
+            identification_request,
+            json.dumps(declaration_to_json(request)) if request else None,
+        ),
     )
 
 
@@ -130,35 +247,9 @@ async def period(conn: asyncpg.Connection, period_id: int) -> Period | None:
     return period_from_row(row) if row else None
 
 
-async def periods_of(conn: asyncpg.Connection, employer_nsso: str, insz: str) -> list[Period]:
-    rows = await conn.fetch(
-        "SELECT * FROM periods WHERE employer_nsso = $1 AND insz = $2 ORDER BY start_date, id",
-        employer_nsso,
-        insz,
-    )
-    return [period_from_row(r) for r in rows]
-
-
-async def quota_periods(
-    conn: asyncpg.Connection, insz: str, year: int
-) -> dict[int, tuple[str, int, int]]:
-    """The worker's non-cancelled student and art. 17 periods starting in ``year``, at every
-    employer: period id -> (worker type, planned hours, planned or calendar days)."""
-    rows = await conn.fetch(
-        """SELECT id, worker_type, coalesce(planned_hours, 0) AS hours,
-                  coalesce(planned_days, coalesce(end_date, start_date) - start_date + 1) AS days
-             FROM periods
-            WHERE insz = $1 AND worker_type IN ('STU', 'O17', 'S17', 'T17') AND NOT is_cancelled
-              AND start_date >= make_date($2, 1, 1) AND start_date < make_date($2 + 1, 1, 1)""",
-        insz,
-        year,
-    )
-    return {r["id"]: (r["worker_type"], r["hours"], r["days"]) for r in rows}
-
-
-async def save_period(conn: asyncpg.Connection, p: Period, at: datetime) -> None:
+def period_upsert(p: Period, at: datetime) -> Write:
     using = p.features.using_employer
-    await conn.execute(
+    return Write(
         """INSERT INTO periods (id, employer_nsso, insz, worker_type, joint_commission,
                                 sub_entity, using_employer, start_date, end_date, start_hour,
                                 end_hour, planned_hours, is_cancelled, is_locked, is_late,
@@ -171,23 +262,25 @@ async def save_period(conn: asyncpg.Connection, p: Period, at: datetime) -> None
                planned_hours = EXCLUDED.planned_hours, planned_days = EXCLUDED.planned_days,
                is_cancelled = EXCLUDED.is_cancelled,
                is_late = periods.is_late OR EXCLUDED.is_late, last_update = EXCLUDED.last_update""",
-        p.id,
-        p.employer_nsso,
-        p.ssin,
-        p.features.worker_type,
-        p.features.joint_commission,
-        p.features.sub_entity,
-        json.dumps(_using(using)) if using else None,
-        p.start_date,
-        p.end_date,
-        p.start_hour,
-        p.end_hour,
-        p.planned_hours,
-        p.is_cancelled,
-        p.is_locked,
-        p.is_late,
-        at,
-        p.planned_days,
+        (
+            p.id,
+            p.employer_nsso,
+            p.ssin,
+            p.features.worker_type,
+            p.features.joint_commission,
+            p.features.sub_entity,
+            json.dumps(_using(using)) if using else None,
+            p.start_date,
+            p.end_date,
+            p.start_hour,
+            p.end_hour,
+            p.planned_hours,
+            p.is_cancelled,
+            p.is_locked,
+            p.is_late,
+            at,
+            p.planned_days,
+        ),
     )
 
 
@@ -197,33 +290,101 @@ def _using(using: Any) -> dict[str, Any]:
     return TypeAdapter(type(using)).dump_python(using, mode="json")
 
 
-async def link(
-    conn: asyncpg.Connection, period_id: int, declaration_id: int, kind: str, result: str
-) -> None:
-    await conn.execute(
+def period_link(period_id: int, declaration_id: int, kind: str, result: str) -> Write:
+    return Write(
         """INSERT INTO period_declarations (period_id, declaration_id, kind, result)
            VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
-        period_id,
-        declaration_id,
-        kind,
-        result,
+        (period_id, declaration_id, kind, result),
     )
 
 
-async def refresh_relation(conn: asyncpg.Connection, employer_nsso: str, insz: str) -> None:
-    """Level 1: first start and last end of the non-cancelled periods (null while one is
-    open); the relation is kept even when every period is cancelled."""
-    await conn.execute(
+def relation_with(p: Period) -> Write:
+    """Level 1 of ``p``'s pair once ``p`` is saved: first start and last end of the
+    non-cancelled periods (null while one is open); the relation is kept even when every
+    period is cancelled. For the same statement as :func:`period_upsert`, which it cannot
+    see: the other periods of the pair as stored, and ``p`` as it will be."""
+    return Write(
         """INSERT INTO relations (employer_nsso, insz, start_date, end_date)
            SELECT $1, $2, min(start_date) FILTER (WHERE NOT is_cancelled),
                   CASE WHEN bool_or(end_date IS NULL AND NOT is_cancelled) THEN NULL
                        ELSE max(end_date) FILTER (WHERE NOT is_cancelled) END
-             FROM periods WHERE employer_nsso = $1 AND insz = $2
+             FROM (SELECT start_date, end_date, is_cancelled FROM periods
+                    WHERE employer_nsso = $1 AND insz = $2 AND id <> $3
+                   UNION ALL SELECT $4::date, $5::date, $6::boolean) p
            ON CONFLICT (employer_nsso, insz) DO UPDATE
                SET start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date""",
+        (p.employer_nsso, p.ssin, p.id, p.start_date, p.end_date, p.is_cancelled),
+    )
+
+
+@dataclass(frozen=True)
+class ContextRows:
+    """What the rules need of the database for one declaration (see :func:`context`)."""
+
+    period: Period | None
+    worker: Worker | None
+    pair: list[Period]
+    #: year -> period id -> (worker type, planned hours, planned or calendar days)
+    quota: dict[int, dict[int, tuple[str, int, int]]]
+
+
+async def context(
+    conn: asyncpg.Connection,
+    period_id: int | None,
+    employer_nsso: str | None,
+    insz: str | None,
+    year: int | None,
+) -> ContextRows:
+    """In one round trip: the period ``period_id``; the worker (``insz``, else the
+    period's); the periods of the pair (the period's employer, else ``employer_nsso``);
+    the worker's student and art. 17 periods (as :func:`quota_periods`) of ``year`` and of
+    the period's start year."""
+    row = await conn.fetchrow(
+        """WITH p0 AS (SELECT * FROM periods WHERE id = $1),
+                k AS (SELECT coalesce((SELECT employer_nsso FROM p0), $2::text) AS employer,
+                             coalesce($3::text, (SELECT insz FROM p0)) AS insz,
+                             array_remove(ARRAY[$4::int,
+                                 (SELECT extract(year FROM start_date)::int FROM p0)],
+                                 NULL) AS years)
+           SELECT (SELECT to_json(p0) FROM p0) AS period,
+                  (SELECT to_json(w) FROM workers w WHERE w.insz = k.insz) AS worker,
+                  (SELECT json_agg(p ORDER BY p.start_date, p.id) FROM periods p
+                    WHERE p.employer_nsso = k.employer AND p.insz = k.insz) AS pair,
+                  (SELECT json_agg(json_build_array(
+                              extract(year FROM start_date)::int, id, worker_type,
+                              coalesce(planned_hours, 0),
+                              coalesce(planned_days,
+                                       coalesce(end_date, start_date) - start_date + 1)))
+                     FROM periods
+                    WHERE insz = k.insz AND worker_type IN ('STU', 'O17', 'S17', 'T17')
+                      AND NOT is_cancelled
+                      AND extract(year FROM start_date)::int = ANY(k.years)) AS quota
+             FROM k""",
+        period_id,
         employer_nsso,
         insz,
+        year,
     )
+    quota: dict[int, dict[int, tuple[str, int, int]]] = {}
+    for y, pid, worker_type, hours, days in row["quota"] or ():
+        quota.setdefault(y, {})[pid] = (worker_type, hours, days)
+    worker = row["worker"]
+    if worker is not None and worker["birth_date"]:
+        worker["birth_date"] = date.fromisoformat(worker["birth_date"])
+    return ContextRows(
+        period=_period_from_json(row["period"]) if row["period"] is not None else None,
+        worker=worker_from_row(worker) if worker is not None else None,
+        pair=[_period_from_json(p) for p in row["pair"] or ()],
+        quota=quota,
+    )
+
+
+def _period_from_json(data: dict[str, Any]) -> Period:
+    """A period from its row as JSON (dates as ISO text)."""
+    for name in ("start_date", "end_date"):
+        if data[name] is not None:
+            data[name] = date.fromisoformat(data[name])
+    return period_from_row(data)
 
 
 # -- worker register read model ---------------------------------------------------------
@@ -231,8 +392,10 @@ async def refresh_relation(conn: asyncpg.Connection, employer_nsso: str, insz: s
 
 async def worker(conn: asyncpg.Connection, insz: str) -> Worker | None:
     row = await conn.fetchrow("SELECT * FROM workers WHERE insz = $1", insz)
-    if row is None:
-        return None
+    return worker_from_row(row) if row is not None else None
+
+
+def worker_from_row(row: Any) -> Worker:
     return Worker(
         ssin=row["insz"],
         family_name=row["family_name"],

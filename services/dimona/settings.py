@@ -21,6 +21,27 @@ class DimonaSettings(ServiceSettings):
     )
     contest_window_working_days: int = 5
     saturday_is_working_day: bool = False
+    role: str = Field(
+        default="all",
+        pattern="^(all|api|processor)$",
+        description="What this process runs: all (the REST API and the processor), api (the "
+        "REST API only) or processor (the Kafka consumers, the outbox relay and the periodic "
+        "jobs; HTTP serves only health, readiness and metrics). An api process needs a "
+        "processor process of the same service beside it.",
+    )
+    outbox_linger_ms: float = Field(
+        default=5.0,
+        ge=0,
+        description="The outbox relay waits this long after being woken, so that events "
+        "committed meanwhile go in the same batch (fewer statements and Kafka requests).",
+    )
+    processor_fetch_wait_ms: int = Field(
+        default=20,
+        ge=0,
+        description="The processor's fetches of dimona.declarations.v1 wait this long for "
+        "more declarations (0: answer at once): larger batches, fewer transactions and "
+        "offset commits.",
+    )
     definitive_sweep_seconds: float = Field(
         default=60.0, description="How often periods past their contest window become definitive."
     )

@@ -122,22 +122,3 @@ async def test_send_waits_for_the_acrf_and_the_noti(services, tmp_path: Path) ->
     )
     assert again.accepted is False
     assert "ACRF-133 a file with the same name was already sent" in out.export_text()
-
-
-async def test_send_a_dmfa_file_reports_its_forms_published(services, tmp_path: Path) -> None:
-    quarter = tmp_path / "dmfa.xml"
-    quarter.write_bytes(dmfa_file(dmfa_form(persons=2), dmfa_form("111111171", ref="D-2")))
-    out = Console(record=True, width=140)
-    [outcome] = await send(
-        services.http,
-        [quarter],
-        sender="054321",
-        environment="S",
-        day=DAY,
-        sequence="C0002",
-        wait_seconds=120,
-        out=out,
-    )
-    assert outcome.accepted and outcome.complete
-    assert outcome.body["forms"]["published"] == 2
-    assert "handed to dmfa" in out.export_text()

@@ -82,6 +82,48 @@ async def test_life_of_a_period_in_out_update_cancel(dimona, env) -> None:
     assert changes[1].payload["after"]["end_date"] == "2026-09-30"
 
 
+async def test_relation_spans_the_pairs_periods_that_are_not_cancelled(dimona) -> None:
+    """Level 1 of the personnel file: first start and last end of the pair's periods, open
+    while one is open, cancelled periods left out, the relation kept when none is left."""
+
+    async def relation() -> tuple[str | None, str | None]:
+        found = await dimona.http.post(
+            f"{BASE}/relations/search",
+            json={"employer": {"employerId": 123456749}, "worker": {"ssin": "88041212434"}},
+        )
+        [item] = found.json()["items"]
+        return item["startDate"], item["endDate"]
+
+    async def accepted(body: dict) -> int:
+        declaration_id = await dimona.declare(body)
+        status = (await dimona.result(declaration_id))["declarationStatus"]
+        assert status["result"] == "A", status
+        return declaration_id
+
+    def declaration_in(start: str) -> dict:
+        return {
+            "employer": {"employerId": 123456749},
+            "worker": {"ssin": "88041212434"},
+            "dimonaIn": {
+                "startDate": start,
+                "features": {"jointCommissionNumber": "XXX", "workerType": "OTH"},
+            },
+        }
+
+    first = await accepted(declaration_in("2026-09-01"))
+    assert await relation() == ("2026-09-01", None)
+    await accepted({"dimonaOut": {"periodId": first, "endDate": "2026-09-30"}})
+    assert await relation() == ("2026-09-01", "2026-09-30")
+    second = await accepted(declaration_in("2026-10-05"))
+    assert await relation() == ("2026-09-01", None)
+    await accepted({"dimonaOut": {"periodId": second, "endDate": "2026-11-30"}})
+    assert await relation() == ("2026-09-01", "2026-11-30")
+    await accepted({"dimonaCancel": {"periodId": first}})
+    assert await relation() == ("2026-10-05", "2026-11-30")
+    await accepted({"dimonaCancel": {"periodId": second}})
+    assert await relation() == (None, None)
+
+
 async def test_worker_without_ssin_gets_provisional_then_final_notification(dimona, env):
     declaration = await dimona.declare(
         {

@@ -24,7 +24,7 @@ from socsec.cli.common import DataDir, console, err, stack_for
 app = typer.Typer(help="The Dimona-DmfA cross-check.", no_args_is_help=True)
 
 
-def _settings(data_dir: Path | None) -> Any:
+def crosscheck_settings(data_dir: Path | None) -> Any:
     from socsec.crosscheck.settings import CrosscheckSettings
 
     state = stack_for(data_dir).load()
@@ -44,7 +44,7 @@ def _settings(data_dir: Path | None) -> Any:
     return CrosscheckSettings(log_json=False)
 
 
-async def _run(settings: Any, year: int) -> tuple[Any, int, list[Any]]:
+async def run_year(settings: Any, year: int) -> tuple[Any, int, list[Any]]:
     from socsec.crosscheck import handlers
     from socsec.crosscheck import repository as repo
     from socsec.crosscheck.main import build_runtime
@@ -68,8 +68,8 @@ def run(
     data_dir: Path | None = DataDir,
 ) -> None:
     """Recompute every triple of a year and store the counts per seat (domain C)."""
-    settings = _settings(data_dir)
-    report, pending, seats = asyncio.run(_run(settings, year))
+    settings = crosscheck_settings(data_dir)
+    report, pending, seats = asyncio.run(run_year(settings, year))
     table = Table("seat", "employers", "triples", "mismatching", "C1", "C2", "C3", "C4", "C5", "C6")
     for s in seats:
         table.add_row(

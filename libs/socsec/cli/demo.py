@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -46,12 +47,19 @@ def demo_command(
     client_seed = RegistrySettings.model_fields["demo_client_seed"].default.get_secret_value()
     demo = Demo(state, world, journal, console, client_seed=client_seed)
     try:
-        tally = asyncio.run(demo.run())
+        asyncio.run(demo.run())
     except DemoError as exc:
         err.print(f"[red]demo stopped:[/] {exc}")
         raise typer.Exit(1) from None
+    totals: Counter[str] = Counter()
+    for step, result in journal.done.items():
+        if isinstance(result, dict):
+            kind = step.split("-", 1)[0]
+            for key, value in result.items():
+                if isinstance(value, int):
+                    totals[f"{kind} {key}"] += value
     table = Table("what", "count", title=f"the year {year}")
-    for key, value in sorted(tally.counts.items()):
+    for key, value in sorted(totals.items()):
         table.add_row(key, str(value))
     console.print(table)
     console.print(f"demo finished in {time.monotonic() - started:.0f} s")

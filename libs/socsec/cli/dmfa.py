@@ -25,16 +25,16 @@ app = typer.Typer(help="DmfA: silent employers on demand.", no_args_is_help=True
 
 
 @dataclass(frozen=True)
-class _Coordinates:
+class DmfaCoordinates:
     dsn: str
     bootstrap: str
     topic_prefix: str
 
 
-def _coordinates(data_dir: Path | None) -> _Coordinates:
+def dmfa_coordinates(data_dir: Path | None) -> DmfaCoordinates:
     state = stack_for(data_dir).load()
     if state is not None and state.service_database_urls.get("dmfa") and state.kafka_bootstrap:
-        return _Coordinates(
+        return DmfaCoordinates(
             state.service_database_urls["dmfa"], state.kafka_bootstrap, state.topic_prefix
         )
     dsn = os.environ.get("SOCSEC_DATABASE_URL") or os.environ.get("DATABASE_URL")
@@ -46,10 +46,10 @@ def _coordinates(data_dir: Path | None) -> _Coordinates:
             "DATABASE_URL to the dmfa role's DSN."
         )
         raise typer.Exit(2)
-    return _Coordinates(dsn, bootstrap, os.environ.get("SOCSEC_TOPIC_PREFIX", ""))
+    return DmfaCoordinates(dsn, bootstrap, os.environ.get("SOCSEC_TOPIC_PREFIX", ""))
 
 
-async def _evaluate(coords: _Coordinates, quarter: int, force: bool) -> list:
+async def evaluate_silent_quarter(coords: DmfaCoordinates, quarter: int, force: bool) -> list:
     # Imported here: the service's modules are only needed by this command.
     from socsec.dmfa import handlers
     from socsec.dmfa.main import load_tables
@@ -106,7 +106,7 @@ def silent(
     except ValueError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    findings = asyncio.run(_evaluate(_coordinates(data_dir), q, force))
+    findings = asyncio.run(evaluate_silent_quarter(dmfa_coordinates(data_dir), q, force))
     table = Table("employer", "quarter", "reason", "published", title=f"silent employers {q}")
     for f in findings:
         table.add_row(f.employer_nsso, str(f.quarter), f.reason, "new" if f.new else "already")

@@ -4,9 +4,10 @@ Files named like a transfer file (``FI.DIMN.054321.20260601.00001.R.1.1``, ``FS.
 ``GO...``, ``TD...``) are uploaded as they are, FI and FS first. Any other file is taken as
 a bare declaration (root ``Dimona``, ``DmfAOriginal`` or ``DmfAUpdate``): its FI parts, its
 FS parts where the environment needs a signature, and its GO are named and made here. Then
-the command waits for the ACRF, and for an accepted file for its NOTI, and prints what they
-say: the ticket, accepted or refused with the meaning of each error, the count of results
-A/W/B/S and the first anomalies.
+the command waits for the ACRF, and for an accepted file for its NOTI (and, for DmfA
+originals, its PID file), and prints what they say: the ticket, accepted or refused with the
+meaning of each error, the count of results (Dimona A/W/B/S, DmfA accepted/refused), the
+first anomalies and the answer files.
 """
 
 from __future__ import annotations
@@ -211,13 +212,8 @@ async def _poll(
 
 
 def _results_done(body: dict[str, Any]) -> bool:
-    forms = body["forms"]
-    if body["complete"]:
-        return True
-    if body["fileType"] != "DIMN":
-        # DmfA answers come with the dmfa service: waiting ends once the forms are out.
-        return forms["count"] is not None and forms["published"] >= forms["count"]
-    return False
+    """Every form has its final answer in a NOTI file (and a DmfA file its PID file)."""
+    return bool(body["complete"])
 
 
 async def follow(
@@ -240,10 +236,10 @@ async def follow(
         task = progress.add_task("results", total=body["forms"]["count"] or None)
         while not _results_done(body) and time.monotonic() < deadline:
             forms = body["forms"]
-            if body["fileType"] == "DIMN":
-                progress.update(task, description="results", completed=forms["withResult"])
+            if forms["published"] < (forms["count"] or 0):
+                progress.update(task, description="forms handed on", completed=forms["published"])
             else:
-                progress.update(task, description="forms published", completed=forms["published"])
+                progress.update(task, description="answers", completed=forms["withResult"])
             await asyncio.sleep(0.5)
             body = await _poll(client, ticket, lambda _: True, wait_seconds)
     _print_results(out, body)
@@ -268,30 +264,27 @@ def _print_results(out: Console, body: dict[str, Any]) -> None:
     table = Table(title=f"ticket {body['ticket']}: {forms['count']} form(s)", title_justify="left")
     if body["fileType"] == "DIMN":
         columns = [(code, f"{code} {meaning}") for code, meaning in RESULTS]
-    else:  # DmfA results are ACCEPTED or REFUSED, as dmfa reports them
-        columns = [(code, code.lower()) for code in sorted(forms["results"])]
+    else:  # DmfA declarations are accepted (ResultCode 1) or refused (0)
+        columns = [("ACCEPTED", "accepted"), ("REFUSED", "refused")]
     for _, title in columns:
         table.add_column(title, justify="right")
     table.add_column("no answer yet", justify="right")
     pending = (forms["count"] or 0) - forms["withResult"]
     table.add_row(*(str(forms["results"].get(code, 0)) for code, _ in columns), str(pending))
     out.print(table)
-    if body["fileType"] != "DIMN":
-        out.print(
-            f"{forms['published']} form(s) handed to dmfa; the DmfA NOTI file comes with the "
-            "dmfa service."
-        )
     if body["anomalies"]:
         anomalies = Table(title="first anomalies", title_justify="left")
         for column in ("form", "result", "code", "class", "meaning"):
             anomalies.add_column(column)
         for a in body["anomalies"]:
-            meaning = a.get("descriptionFr") or a.get("labelFr") or ""
+            meaning = a.get("descriptionFr") or a.get("labelFr") or a.get("labelNl") or ""
             anomalies.add_row(str(a["position"]), a["result"], a["code"], a["severity"], meaning)
         out.print(anomalies)
     for noti in body["noti"]:
         out.print(f"NOTI {noti['fileName']} ({noti['forms']} form(s))")
-    if not body["complete"] and body["fileType"] == "DIMN":
+    for pid in body.get("pid", ()):
+        out.print(f"PID {pid['fileName']} ({pid['forms']} form(s))")
+    if not body["complete"]:
         out.print("[yellow]not every form has its final answer yet[/]")
 
 
@@ -375,7 +368,7 @@ def send_command(
     day: str | None = typer.Option(None, "--date", help="Creation date YYYYMMDD of the names."),
     sequence: str | None = typer.Option(None, help="Sequence element (5 characters)."),
     parts: int = typer.Option(1, min=1, max=9, help="Split a bare file into this many parts."),
-    wait: bool = typer.Option(True, help="Wait for the ACRF and the NOTI."),
+    wait: bool = typer.Option(True, help="Wait for the ACRF, the NOTI and the PID file."),
     timeout: float = typer.Option(600, help="Seconds to wait for the answers."),
     data_dir: Path | None = DataDir,
 ) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
 from socsec.catalog import SERVICES
 from socsec.cli.common import DataDir, console, err, stack_for
+from socsec.stack import processes
 from socsec.stack.local import DEFAULT_DATA_DIR, LocalStack, StackConfig
 from socsec.stack.processes import StackProcessError
 
@@ -29,25 +31,50 @@ def up(
     free_ports: bool = typer.Option(
         False, "--free-ports", help="Pick unused ports for Kafka, PostgreSQL and the services."
     ),
+    tracing: bool = typer.Option(
+        False,
+        "--tracing/--no-tracing",
+        help="Also run the tracing UI (Zipkin, http://127.0.0.1:9411/zipkin/) and its OTLP "
+        "endpoint (127.0.0.1:4318); services started with it export their spans there.",
+    ),
+    zipkin_port: int | None = typer.Option(None, help="Tracing UI port (default 9411)."),
+    otlp_port: int | None = typer.Option(None, help="OTLP/HTTP endpoint port (default 4318)."),
 ) -> None:
     """Start Kafka (KRaft) and PostgreSQL 15 as local processes, create topics, database
-    roles and schemas, run migrations; with --services, start every service too.
+    roles and schemas, run migrations; with --services, start every service too; with
+    --tracing, the tracing UI as well (the first time, mvn fetches the Zipkin server).
 
     KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL (an administrator DSN) point the stack at
     existing servers instead of starting its own.
     """
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    overrides = {"kafka_port": kafka_port, "postgres_port": postgres_port}
+    overrides: dict[str, Any] = {
+        "kafka_port": kafka_port,
+        "postgres_port": postgres_port,
+        "zipkin_port": zipkin_port,
+        "otlp_port": otlp_port,
+    }
     if kafka_port:
         overrides["kafka_controller_port"] = kafka_port + 1
-    if free_ports:
-        config = StackConfig.free_ports(data_dir or DEFAULT_DATA_DIR)
-    else:
-        config = StackConfig.from_env(data_dir, **overrides)
-    stack = LocalStack(config)
     try:
-        with console.status("Starting Kafka and PostgreSQL..."):
+        if free_ports:
+            config = StackConfig.free_ports(data_dir or DEFAULT_DATA_DIR, tracing=tracing)
+        else:
+            config = StackConfig.from_env(data_dir, tracing=tracing, **overrides)
+    except StackProcessError as exc:
+        err.print(f"[red]stack up failed:[/] {exc}")
+        raise typer.Exit(2) from exc
+    stack = LocalStack(config)
+    running = stack.load()
+    already = [
+        name
+        for name in (running.services if running else {})
+        if (record := running.record(name)) is not None and processes.is_alive(record)
+    ]
+    try:
+        what = "Kafka, PostgreSQL and the tracing UI" if tracing else "Kafka and PostgreSQL"
+        with console.status(f"Starting {what}..."):
             state = stack.up(timeout=timeout)
         if services:
             with console.status("Starting services..."):
@@ -55,6 +82,11 @@ def up(
     except StackProcessError as exc:
         err.print(f"[red]stack up failed:[/] {exc}")
         raise typer.Exit(1) from exc
+    if tracing and already and running is not None and not running.tracing:
+        err.print(
+            f"[yellow]{', '.join(already)} already ran without tracing and keep doing so;[/] "
+            "restart them (socsec stack down, then up --services --tracing) to see their spans."
+        )
     _print_status(stack)
 
 
@@ -102,6 +134,8 @@ def _print_status(stack: LocalStack) -> bool:
             where = info["kafka_bootstrap"]
         elif name == "postgres":
             where = info["database_url"]
+        elif name == "otlp":
+            where = f"{comp['url']} (OTLP/HTTP)"
         else:
             where = comp["url"]
         ok = bool(comp.get("healthy"))
@@ -110,4 +144,10 @@ def _print_status(stack: LocalStack) -> bool:
         docs = comp.get("docs", "")
         table.add_row(name, where, docs, pid, "[green]yes[/]" if ok else "[red]no[/]")
     console.print(table)
+    if info.get("tracing"):
+        console.print(
+            f"Traces: {info['tracing']['ui']} (search "
+            "[bold]socsec.declaration_id=<id>[/] or [bold]socsec.ticket=<ticket>[/])",
+            highlight=False,
+        )
     return healthy

@@ -196,7 +196,7 @@ def worker_record(w: Worker, year: int, quarter: int, employer_class: str) -> di
             w.start,
             w.end if w.end and w.end <= end_q else None,
             days,
-            jc=w.joint_committee,
+            jc=dmfa_joint_committee(w),
             pay=pay,
         )
         return {

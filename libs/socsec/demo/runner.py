@@ -15,7 +15,7 @@ import json
 import time
 import zlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -369,15 +369,10 @@ class Demo:
         outcome = outcomes[0]
         if not outcome.accepted:
             raise DemoError(f"{path.name} refused: {json.dumps(outcome.body)[:500]}")
-        counts: Counter[str] = Counter()
-        for key in ("A", "W", "B", "S", "accepted", "refused"):
-            value = (
-                (outcome.body.get("results") or {}).get(key)
-                if isinstance(outcome.body.get("results"), dict)
-                else None
-            )
-            if value:
-                counts[key] += int(value)
+        forms_block = outcome.body.get("forms") or {}
+        counts: Counter[str] = Counter(
+            {str(k): int(v) for k, v in (forms_block.get("results") or {}).items()}
+        )
         counts["files"] += 1
         return counts
 
@@ -463,6 +458,11 @@ class Demo:
                     clean.get("Occupation", []), record.get("occupations", []), strict=False
                 )
             ]
+            last = {
+                "EmployerClass": record["employer_class"],
+                "WorkerCode": record["worker_code"],
+                "WorkerRecordVersionNbr": record["worker_record_version_nbr"],
+            }
             updates.append(
                 {
                     "NaturalPersonSequenceNbr": n,
@@ -470,7 +470,9 @@ class Demo:
                     "NaturalPersonPID": person["natural_person_pid"],
                     "DeclNaturalPersonPID": person["decl_natural_person_pid"],
                     "DeclNaturalPersonVersionNbr": person["decl_natural_person_version_nbr"],
-                    "WorkerRecordUpdate": [{"WorkerRecordUpdateAction": content}],
+                    "WorkerRecordUpdate": [
+                        {"LastSituationWR": last, "WorkerRecordUpdateAction": content}
+                    ],
                 }
             )
         if not updates:
@@ -503,36 +505,160 @@ class Demo:
         self._clock = datetime(day.year, day.month, day.day, hour, tzinfo=BRUSSELS)
         await self.set_clock(self._clock)
 
-    async def run(self, extra: Iterable[tuple[str, Callable[[], Awaitable[Any]]]] = ()) -> Tally:
+    def timeline(self) -> list[tuple[datetime, str, Callable[[], Awaitable[Any]]]]:
+        """Every step of the year with the business time it happens at, in time order."""
         year = self.year
-        self._clock = datetime(year - 1, 12, 1, 9, tzinfo=BRUSSELS)
+        steps: list[tuple[date, str, Callable[[], Awaitable[Any]]]] = []
+        for q in range(1, 5):
+            start_q, end_q = quarter_bounds(year, q)
+            steps.append(
+                (
+                    start_q - timedelta(days=12),
+                    f"dimona-{year}-{q}-in",
+                    lambda q=q: self.dimona_ins(q),
+                )
+            )
+            steps.append(
+                (
+                    start_q - timedelta(days=5),
+                    f"dimona-{year}-{q}-changes",
+                    lambda q=q: self.dimona_changes(q),
+                )
+            )
+            due = self.due_date(q)
+            deadline = self.calendar.add(due, 15)
+            steps.append(
+                (
+                    due - timedelta(days=12),
+                    f"dmfa-{year}-{q}",
+                    lambda q=q: self.dmfa_quarter(q, late=False),
+                )
+            )
+            steps.append(
+                (
+                    deadline + timedelta(days=3),
+                    f"dmfa-{year}-{q}-late",
+                    lambda q=q: self.dmfa_quarter(q, late=True),
+                )
+            )
+            steps.append(
+                (
+                    self.calendar.add(due, 20) + timedelta(days=1),
+                    f"silent-{year}-{q}-list",
+                    lambda q=q: self.silent(q),
+                )
+            )
+            steps.append(
+                (
+                    deadline + timedelta(days=30),
+                    f"dmfa-{year}-{q}-corrections",
+                    lambda q=q: self.dmfa_corrections(q),
+                )
+            )
+            six_months = _months_after(end_q, 6) + timedelta(days=1)
+            steps.append((six_months, f"silent-{year}-{q}-final", lambda q=q: self.silent(q)))
+        for day, name, action in self.extra_steps():
+            steps.append((day, name, action))
+        steps.sort(key=lambda s: s[0])
+        return [(datetime(d.year, d.month, d.day, 9, tzinfo=BRUSSELS), n, a) for d, n, a in steps]
+
+    def extra_steps(self) -> list[tuple[date, str, Callable[[], Awaitable[Any]]]]:
+        """The steps after the year: the yearly cross-check and the walk of the clock
+        through the barometer's evaluation dates."""
+        year = self.year
+        steps: list[tuple[date, str, Callable[[], Awaitable[Any]]]] = [
+            (date(year + 1, 6, 20), f"crosscheck-{year}", self.crosscheck_year),
+        ]
+        day = date(year + 1, 1, 31)
+        while day <= date(year + 1, 10, 31):
+            steps.append((day, f"clock-{day.isoformat()}", self.settle))
+            day = _months_after(day, 1)
+        return steps
+
+    async def silent(self, quarter: int) -> dict[str, int]:
+        """The silent-employer evaluation of a quarter, as the NSSO runs it on its dates."""
+        from socsec.cli.dmfa import DmfaCoordinates, evaluate_silent_quarter
+
+        coords = DmfaCoordinates(
+            self.state.service_database_urls["dmfa"],
+            self.state.kafka_bootstrap,
+            self.state.topic_prefix,
+        )
+        findings = await evaluate_silent_quarter(coords, self.year * 10 + quarter, False)
+        counts = Counter(f.reason for f in findings if f.new)
+        self.tally.counts.update({f"silent {k}": v for k, v in counts.items()})
+        return dict(counts)
+
+    async def crosscheck_year(self) -> dict[str, int]:
+        """The yearly set-based cross-check of the year (counts per seat for domain C)."""
+        from socsec.cli.crosscheck import run_year
+        from socsec.crosscheck.settings import CrosscheckSettings
+
+        await self.settle()
+        settings = CrosscheckSettings(
+            database_url=self.state.service_database_urls["crosscheck"],
+            kafka_bootstrap_servers=self.state.kafka_bootstrap,
+            topic_prefix=self.state.topic_prefix,
+            log_json=False,
+        )
+        report, _, seats = await run_year(settings, self.year)
+        return {
+            "seats": len(seats),
+            **{k: int(v) for k, v in _as_dict(report).items() if isinstance(v, int)},
+        }
+
+    async def settle(self, quiet_s: float = 6.0, within_s: float = 900.0) -> None:
+        """Until the stack has nothing left to do: every outbox sent, every consumer group
+        caught up, and a few periodic ticks passed on the business time just set."""
+        from socsec.demo.settle import pending_work
+
+        deadline = time.monotonic() + within_s
+        calm_since: float | None = None
+        while True:
+            busy = await pending_work(self.state)
+            now = time.monotonic()
+            if busy:
+                calm_since = None
+            elif calm_since is None:
+                calm_since = now
+            elif now - calm_since >= quiet_s:
+                return
+            if now > deadline:
+                raise DemoError(f"the stack did not settle in {within_s:.0f} s: {busy}")
+            await asyncio.sleep(1.0)
+
+    async def run(self) -> Tally:
+        self._clock = datetime(self.year - 1, 12, 1, 9, tzinfo=BRUSSELS)
         try:
-            await self.at(date(year - 1, 12, 1))
+            await self.at(self._clock.date())
             await self.step("registry", self.seed_registry)
-            for q in range(1, 5):
-                start_q, _ = quarter_bounds(year, q)
-                await self.at(start_q - timedelta(days=12))
-                await self.step(f"dimona-{year}-{q}-in", lambda q=q: self.dimona_ins(q))
-                await self.at(start_q - timedelta(days=5))
-                await self.step(f"dimona-{year}-{q}-changes", lambda q=q: self.dimona_changes(q))
-            for q in range(1, 5):
-                due = self.due_date(q)
-                await self.at(due - timedelta(days=12))
-                await self.step(f"dmfa-{year}-{q}", lambda q=q: self.dmfa_quarter(q, late=False))
-                deadline = self.calendar.add(due, 15)
-                await self.at(deadline + timedelta(days=3))
-                await self.step(
-                    f"dmfa-{year}-{q}-late", lambda q=q: self.dmfa_quarter(q, late=True)
-                )
-                await self.at(deadline + timedelta(days=30))
-                await self.step(
-                    f"dmfa-{year}-{q}-corrections", lambda q=q: self.dmfa_corrections(q)
-                )
-            for name, action in extra:
+            for when, name, action in self.timeline():
+                if name in self.journal.done:
+                    self.out.print(f"[dim]· {name}: done in an earlier run[/]")
+                    continue
+                self._clock = when
+                await self.set_clock(when)
                 await self.step(name, action)
+                await self.settle()
         finally:
             await self.http.aclose()
         return self.tally
+
+
+def _months_after(day: date, months: int) -> date:
+    """The last day of the month ``months`` after ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months + 1
+    return date(index // 12, index % 12 + 1, 1) - timedelta(days=1)
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    return {}
 
 
 def _fixed(w: Worker, quarter: int) -> Worker:

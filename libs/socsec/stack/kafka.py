@@ -11,12 +11,10 @@ import asyncio
 import base64
 import contextlib
 import logging
-import os
 import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
-from socsec.stack import processes
+from socsec.stack import maven, processes
 from socsec.stack.processes import ProcessRecord, StackProcessError
 
 __all__ = [
@@ -66,18 +64,13 @@ class TopicSpecLike(Protocol):
 
 
 def deploy_dir() -> Path:
-    """The ``deploy`` folder of the source checkout this package runs from.
-
-    ``socsec`` is installed in editable mode from the repository (libs/socsec is the package),
-    so the repository root is three levels above this file's folder.
-    """
-    return Path(__file__).resolve().parents[3] / "deploy"
+    """The ``deploy`` folder of the source checkout this package runs from."""
+    return maven.deploy_dir()
 
 
 def default_jar_cache(version: str = DEFAULT_VERSION) -> Path:
     """Where the Kafka jars are cached: shared by every checkout and every stack of a user."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "socsec" / f"kafka-{version}" / "libs"
+    return maven.cache_root() / f"kafka-{version}" / "libs"
 
 
 def _kafka_jar(libs: Path, version: str) -> Path:
@@ -87,57 +80,16 @@ def _kafka_jar(libs: Path, version: str) -> Path:
 def ensure_jars(
     cache_dir: Path | None = None, version: str = DEFAULT_VERSION, pom: Path | None = None
 ) -> Path:
-    """Return a folder with every jar Kafka ``version`` needs, downloading them the first time.
-
-    mvn copies into a temporary sibling folder that is renamed into place only when mvn
-    succeeded, so an interrupted download is never mistaken for a complete one.
-    """
+    """Return a folder with every jar Kafka ``version`` needs, downloading them the first time."""
     libs = Path(cache_dir) if cache_dir is not None else default_jar_cache(version)
-    if _kafka_jar(libs, version).is_file():
-        return libs
-    if libs.exists() and any(libs.iterdir()):
-        raise KafkaError(
-            f"{libs} exists but has no {_kafka_jar(libs, version).name}; "
-            "it is not a jar folder made by socsec, remove it or choose another cache folder"
-        )
-    pom = Path(pom) if pom is not None else deploy_dir() / "kafka" / "pom.xml"
-    if not pom.is_file():
-        raise KafkaError(
-            f"{pom} not found: socsec must run from a source checkout (pip install -e .) "
-            "or be given the path of deploy/kafka/pom.xml"
-        )
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise KafkaError("Maven (mvn) is needed to fetch Kafka: apt-get install -y maven")
-    libs.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{libs.name}-", dir=libs.parent))
-    argv = [
-        mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom),
-        "dependency:copy-dependencies", f"-DoutputDirectory={tmp}", f"-Dkafka.version={version}",
-    ]  # fmt: skip
-    log.info("fetching Kafka %s jars with Maven into %s", version, libs)
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not _kafka_jar(tmp, version).is_file():
-            # mvn 3.8 prints colour resets even in batch mode; they only clutter the message.
-            output = _ANSI.sub("", result.stdout + result.stderr)
-            out = "\n".join(line for line in output.splitlines()[-40:] if line.strip())
-            raise KafkaError(
-                f"Maven could not fetch Kafka {version} (exit code {result.returncode}, "
-                f"command: {' '.join(argv)}):\n{out}"
-            )
-        try:
-            if libs.exists():
-                libs.rmdir()  # empty, checked above
-            tmp.rename(libs)
-        except OSError:
-            # Another `socsec` fetched the same jars at the same time and won the rename.
-            if not _kafka_jar(libs, version).is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return libs
+    return maven.copy_dependencies(
+        Path(pom) if pom is not None else deploy_dir() / "kafka" / "pom.xml",
+        libs,
+        _kafka_jar(libs, version).name,
+        properties={"kafka.version": version},
+        what=f"Kafka {version}",
+        error=KafkaError,
+    )
 
 
 def _new_cluster_id() -> str:

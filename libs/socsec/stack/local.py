@@ -8,6 +8,9 @@ State lives in the data folder (``.socsec/`` by default):
 - ``secrets.json`` (0600): the generated password of every service's database role;
 - ``kafka/``, ``postgres/``: the data of each server; ``logs/``: one log file per process.
 
+With tracing (``socsec stack up --tracing``) a Zipkin server and its OTLP endpoint run too
+(:mod:`socsec.stack.tracing`); every service started afterwards exports its spans there.
+
 When ``KAFKA_BOOTSTRAP_SERVERS`` or ``DATABASE_URL`` (an administrator's DSN) is given, that
 server is used instead of starting one; everything else is the same.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -34,6 +38,7 @@ from socsec.catalog import SERVICES, ServiceInfo
 from socsec.contracts.topics import physical_topics
 from socsec.kit import migrator
 from socsec.stack import kafka, postgres, processes
+from socsec.stack import tracing as tracing_ui
 from socsec.stack.processes import ProcessRecord
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,12 @@ class StackConfig:
     topic_prefix: str = ""
     kafka_heap: str = "384m"
     service_ports: dict[str, int] = field(default_factory=dict)  # default: the catalogue's
+    tracing: bool = False  # also run the tracing UI (Zipkin) and its OTLP endpoint
+    # Topics on an external cluster: at least this many partitions, this replication factor.
+    topic_partitions: int | None = None
+    topic_replication: int = 1
+    zipkin_port: int = tracing_ui.DEFAULT_ZIPKIN_PORT
+    otlp_port: int = tracing_ui.DEFAULT_OTLP_PORT
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, **overrides: Any) -> StackConfig:
@@ -61,6 +72,8 @@ class StackConfig:
             data_dir=Path(data_dir or os.environ.get("SOCSEC_DATA_DIR", DEFAULT_DATA_DIR)),
             kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
             admin_database_url=os.environ.get("DATABASE_URL") or None,
+            topic_partitions=_int_env("SOCSEC_TOPIC_PARTITIONS"),
+            topic_replication=_int_env("SOCSEC_TOPIC_REPLICATION_FACTOR") or 1,
         )
         for key, value in overrides.items():
             if value is not None:
@@ -74,6 +87,8 @@ class StackConfig:
             "kafka_port": processes.free_port(),
             "kafka_controller_port": processes.free_port(),
             "postgres_port": processes.free_port(),
+            "zipkin_port": processes.free_port(),
+            "otlp_port": processes.free_port(),
             "service_ports": {name: processes.free_port() for name in SERVICES},
         }
         return cls.from_env(data_dir, **{**ports, **overrides})
@@ -90,6 +105,7 @@ class StackState:
     external: dict[str, bool] = field(default_factory=dict)
     processes: dict[str, dict[str, Any]] = field(default_factory=dict)
     status: dict[str, Any] = field(default_factory=dict)
+    tracing: dict[str, str] = field(default_factory=dict)  # TracingInfo.to_json()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +118,7 @@ class StackState:
             "external": self.external,
             "processes": self.processes,
             "status": self.status,
+            "tracing": self.tracing,
         }
 
     @classmethod
@@ -124,6 +141,16 @@ class StackState:
         base = self.services.get(service)
         if base:
             env["SOCSEC_HTTP_PORT"] = base.rsplit(":", 1)[-1]
+        registry = self.services.get("registry")
+        if registry:
+            # Tokens name the registry as issuer; the others fetch its keys (any port).
+            env["SOCSEC_AUTH_ISSUER"] = registry
+            if service != "registry":
+                env["SOCSEC_AUTH_JWKS_URL"] = f"{registry}/.well-known/jwks.json"
+        if self.tracing:
+            env["OTEL_TRACES_EXPORTER"] = "otlp"
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = self.tracing["otlp_endpoint"]
+            env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf"
         return env
 
 
@@ -172,6 +199,7 @@ class LocalStack:
             topic_prefix=cfg.topic_prefix,
             processes=dict(previous.processes) if previous else {},
             services=dict(previous.services) if previous else {},
+            tracing=dict(previous.tracing) if previous else {},
         )
 
         if cfg.kafka_bootstrap:
@@ -193,6 +221,14 @@ class LocalStack:
 
         self.provision(state)
         self.save(state)
+        if cfg.tracing:
+            self._up_tracing(state, timeout)
+        elif state.tracing and not all(
+            (record := state.record(name)) is not None and processes.is_alive(record)
+            for name in ("zipkin", "otlp")
+        ):
+            state.tracing = {}  # it stopped: services started now must not export there
+            self.save(state)
         wanted = list(services)
         if wanted:
             self.start_services(state, wanted, timeout=timeout)
@@ -217,6 +253,40 @@ class LocalStack:
         node.wait_ready(record, timeout)
         return node.bootstrap
 
+    def _up_tracing(self, state: StackState, timeout: float) -> tracing_ui.TracingInfo:
+        """Start Zipkin and its OTLP endpoint, or find them running; record where they are."""
+        cfg = self.config
+        zipkin_rec, otlp_rec = state.record("zipkin"), state.record("otlp")
+        if (
+            state.tracing
+            and zipkin_rec
+            and otlp_rec
+            and processes.is_alive(zipkin_rec)
+            and processes.is_alive(otlp_rec)
+        ):
+            return tracing_ui.TracingInfo.from_json(state.tracing)
+        for record in (otlp_rec, zipkin_rec):
+            if record is not None:
+                processes.stop(record, timeout=20)
+        info = tracing_ui.TracingInfo.local(cfg.zipkin_port, cfg.otlp_port)
+        server = tracing_ui.ZipkinServer(
+            cfg.zipkin_port, tracing_ui.ensure_zipkin_jar(), log_path=self.logs / "zipkin.log"
+        )
+        record = server.start()
+        state.processes["zipkin"] = record.to_dict()
+        self.save(state)
+        bridge = tracing_ui.OtlpBridge(
+            cfg.otlp_port, server.base_url, log_path=self.logs / "otlp.log"
+        )
+        otlp = bridge.start()
+        state.processes["otlp"] = otlp.to_dict()
+        self.save(state)
+        server.wait_ready(record, timeout)
+        bridge.wait_ready(otlp, timeout)
+        state.tracing = info.to_json()
+        self.save(state)
+        return info
+
     def _up_postgres(self, state: StackState, previous: StackState | None, timeout: float) -> str:
         cfg = self.config
         postgres.ensure_installed()
@@ -240,7 +310,12 @@ class LocalStack:
             state.database_url, database or state.database, self._passwords(names)
         )
         state.service_database_urls = dsns
-        create_topics(state.kafka_bootstrap, state.topic_prefix)
+        create_topics(
+            state.kafka_bootstrap,
+            state.topic_prefix,
+            partitions=self.config.topic_partitions,
+            replication=self.config.topic_replication,
+        )
         asyncio.run(migrate_all(dsns))
         return dsns
 
@@ -248,15 +323,21 @@ class LocalStack:
 
     def start_services(self, state: StackState, names: list[str], *, timeout: float = 90) -> None:
         records: dict[str, ProcessRecord] = {}
+        starting = []
         for name in names:
-            info = SERVICES[name]
             old = state.record(name)
             if old and processes.is_alive(old) and name in state.services:
                 continue
-            port = self.config.service_ports.get(name, info.port)
+            port = self.config.service_ports.get(name, SERVICES[name].port)
             state.services[name] = f"http://127.0.0.1:{port}"
+            starting.append(name)
+        # Every URL is known before the first start: a service's environment names the
+        # registry's (token issuer).
+        for name in starting:
             env = {**os.environ, **state.service_env(name)}
             env.setdefault("OTEL_SERVICE_NAME", f"socsec-{name}")
+            # ``socsec run`` reads the stack of its data folder: this one, not the default.
+            env["SOCSEC_DATA_DIR"] = str(self.data_dir)
             records[name] = processes.spawn(
                 name,
                 [sys.executable, "-m", "socsec", "run", name],
@@ -313,6 +394,22 @@ class LocalStack:
                     "pid": record.pid if record else None,
                     "healthy": alive and _probe_infra(name, state),
                 }
+        if state.tracing:
+            for name, url, probe in (
+                ("zipkin", state.tracing["ui"], state.tracing["api"] + "/services"),
+                (
+                    "otlp",
+                    state.tracing["otlp_endpoint"],
+                    state.tracing["otlp_endpoint"] + "/healthz",
+                ),
+            ):
+                record = state.record(name)
+                out["components"][name] = {
+                    "url": url,
+                    "pid": record.pid if record else None,
+                    "healthy": bool(record and processes.is_alive(record)) and _answers(probe),
+                }
+            out["tracing"] = state.tracing
         for name, base in state.services.items():
             record = state.record(name)
             entry: dict[str, Any] = {
@@ -336,8 +433,10 @@ class LocalStack:
         state = self.load()
         stopped: list[str] = []
         if state is not None:
-            order = [n for n in state.processes if n not in ("kafka", "postgres")]
-            order += [n for n in ("kafka", "postgres") if n in state.processes]
+            # Services first (they flush their last spans), then tracing, Kafka, PostgreSQL.
+            last = ("otlp", "zipkin", "kafka", "postgres")
+            order = [n for n in state.processes if n not in last]
+            order += [n for n in last if n in state.processes]
             for name in order:
                 record = state.record(name)
                 if record is None:
@@ -348,14 +447,32 @@ class LocalStack:
                     stopped.append(name)
                 state.processes.pop(name, None)
             state.services = {}
+            state.tracing = {}
             self.save(state)
         if reset and self.data_dir.exists():
             shutil.rmtree(self.data_dir)
         return stopped
 
 
-def create_topics(bootstrap: str, prefix: str = "") -> list[str]:
-    return kafka.create_topics(bootstrap, physical_topics(prefix))
+def create_topics(
+    bootstrap: str, prefix: str = "", *, partitions: int | None = None, replication: int = 1
+) -> list[str]:
+    """Create every contract topic and its dead-letter topic that does not exist yet.
+
+    ``partitions`` raises the partition count of every multi-partition topic to at least
+    that many (a cluster running more instances per consumer group wants more); topics of a
+    single partition (the business clock, dead letters) keep one, since their order matters
+    more than their throughput.
+    """
+    specs = physical_topics(prefix)
+    if partitions:
+        specs = [
+            dataclasses.replace(s, partitions=max(s.partitions, partitions))
+            if s.partitions > 1
+            else s
+            for s in specs
+        ]
+    return kafka.create_topics(bootstrap, specs, replication_factor=replication)
 
 
 async def migrate_all(dsns: dict[str, str]) -> dict[str, list[str]]:
@@ -373,6 +490,24 @@ def _redact_url(url: str) -> str:
     creds, host = rest.rsplit("@", 1)
     user = creds.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}"
+
+
+def _int_env(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise processes.StackProcessError(
+            f"{name} must be a whole number of at least 1, not {raw!r}"
+        )
+    return int(raw)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _probe_infra(name: str, state: StackState) -> bool:

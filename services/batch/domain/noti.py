@@ -77,16 +77,16 @@ class EmployerFacts:
     language: str = "fr"
 
 
-def _digits(value: object, max_digits: int) -> bool:
+def digits(value: object, max_digits: int) -> bool:
     text = str(value)
     return text.isascii() and text.isdigit() and len(text.lstrip("0") or "0") <= max_digits
 
 
-def _nsso_ok(value: object) -> bool:
-    return _digits(value, 9) and int(str(value)) <= 199_999_934
+def nsso_ok(value: object) -> bool:
+    return digits(value, 9) and int(str(value)) <= 199_999_934
 
 
-def _company_ok(value: object) -> bool:
+def company_ok(value: object) -> bool:
     text = str(value)
     return (
         text.isascii()
@@ -125,35 +125,35 @@ _HEADER_CHECKS = {
 }
 
 
-def _sub(parent: Any, tag: str, text: object | None = None) -> Any:
+def sub(parent: Any, tag: str, text: object | None = None) -> Any:
     element = etree.SubElement(parent, tag)
     if text is not None:
         element.text = xml_text(text)
     return element
 
 
-def _header(form: Any, type_form: str, noti: NotiFile) -> None:
+def form_header(form: Any, type_form: str, noti: NotiFile) -> None:
     day, hour = noti.stamp
-    _sub(form, "Identification", "NOTI001")
-    _sub(form, "FormCreationDate", day)
-    _sub(form, "FormCreationHour", hour)
-    _sub(form, "AttestationStatus", "0")
-    _sub(form, "TypeForm", type_form)
-    reference = _sub(form, "FileReference")
-    _sub(reference, "FileName", noti.go_name[:64])
-    _sub(reference, "ReferenceOrigin", "2")
-    _sub(reference, "ReferenceNbr", noti.ticket)
-    original_file = _sub(form, "HandledOriginalFile")
-    if _digits(noti.sender, 6) and int(noti.sender) >= 1:
-        _sub(original_file, "SenderId", noti.sender)
+    sub(form, "Identification", "NOTI001")
+    sub(form, "FormCreationDate", day)
+    sub(form, "FormCreationHour", hour)
+    sub(form, "AttestationStatus", "0")
+    sub(form, "TypeForm", type_form)
+    reference = sub(form, "FileReference")
+    sub(reference, "FileName", noti.go_name[:64])
+    sub(reference, "ReferenceOrigin", "2")
+    sub(reference, "ReferenceNbr", noti.ticket)
+    original_file = sub(form, "HandledOriginalFile")
+    if digits(noti.sender, 6) and int(noti.sender) >= 1:
+        sub(original_file, "SenderId", noti.sender)
 
 
-def _echo(form: Any, echo: FormEcho) -> None:
-    original = _sub(form, "HandledOriginalForm")
+def form_echo(form: Any, echo: FormEcho) -> None:
+    original = sub(form, "HandledOriginalForm")
     for name in HEADER_FIELDS:
         value = echo.header.get(name)
         if value is not None and _HEADER_CHECKS[name](value):
-            _sub(original, name, value)
+            sub(original, name, value)
     kept = [
         (kind, origin, number)
         for kind, origin, number in echo.references
@@ -164,13 +164,13 @@ def _echo(form: Any, echo: FormEcho) -> None:
         and 0 < len(number) <= 64
     ]
     for kind, origin, number in kept[:4]:
-        reference = _sub(form, "Reference")
-        _sub(reference, "ReferenceType", kind)
-        _sub(reference, "ReferenceOrigin", origin)
-        _sub(reference, "ReferenceNbr", number)
+        reference = sub(form, "Reference")
+        sub(reference, "ReferenceType", kind)
+        sub(reference, "ReferenceOrigin", origin)
+        sub(reference, "ReferenceNbr", number)
 
 
-def _label(anomaly: NotificationAnomaly, language: str) -> str:
+def anomaly_label(anomaly: NotificationAnomaly, language: str) -> str:
     """The annex-30 label in the employer's language (French when it has none)."""
     if language == "nl":
         text = anomaly.label_nl or anomaly.description_nl
@@ -180,68 +180,68 @@ def _label(anomaly: NotificationAnomaly, language: str) -> str:
 
 
 def _anomaly(result: Any, anomaly: NotificationAnomaly, language: str) -> None:
-    report = _sub(result, "AnomalyReport")
-    _sub(report, "ErrorID", anomaly.code[:9])
+    report = sub(result, "AnomalyReport")
+    sub(report, "ErrorID", anomaly.code[:9])
     if anomaly.tag:
-        _sub(report, "TagName", anomaly.tag)
+        sub(report, "TagName", anomaly.tag)
     if anomaly.value is not None:
-        _sub(report, "Value", anomaly.value)
-    _sub(report, "AnomalyClass", anomaly.severity[:2])
-    _sub(report, "AnomalyLabel", xml_text(_label(anomaly, language), 500))
+        sub(report, "Value", anomaly.value)
+    sub(report, "AnomalyClass", anomaly.severity[:2])
+    sub(report, "AnomalyLabel", xml_text(anomaly_label(anomaly, language), 500))
     quota_type = _QUOTA_TYPES.get(anomaly.quota_type or "")
     if quota_type and anomaly.quota_exceeding is not None:
         amount = min(max(anomaly.quota_exceeding, 0), 999)
-        info = _sub(report, "AnomalyComplInformation")
-        features = _sub(info, "QuotaFeatures")
-        _sub(features, "QuotaType", quota_type)
+        info = sub(report, "AnomalyComplInformation")
+        features = sub(info, "QuotaFeatures")
+        sub(features, "QuotaType", quota_type)
         tag = "ExceedingDaysNbr" if anomaly.quota_unit == "days" else "ExceedingHoursNbr"
-        _sub(features, tag, amount)
+        sub(features, tag, amount)
 
 
 def _features(parent: Any, period: PeriodState) -> None:
-    features = _sub(parent, "DimonaFeatures")
+    features = sub(parent, "DimonaFeatures")
     jc = period.joint_commission
     if jc and _JOINT_COMMISSION.match(jc):
-        _sub(features, "JointCommissionNbr", jc)
+        sub(features, "JointCommissionNbr", jc)
     if period.worker_type in _NOTI_WORKER_TYPES:
-        _sub(features, "WorkerType", period.worker_type)
-    if period.sub_entity is not None and _digits(period.sub_entity, 10):
-        _sub(features, "SubEntityNbr", period.sub_entity)
+        sub(features, "WorkerType", period.worker_type)
+    if period.sub_entity is not None and digits(period.sub_entity, 10):
+        sub(features, "SubEntityNbr", period.sub_entity)
     using = period.using_employer
     if using:
-        block = _sub(features, "UsingEmployer")
+        block = sub(features, "UsingEmployer")
         using_jc = using.get("joint_commission")
         if using_jc and _JOINT_COMMISSION.match(str(using_jc)):
-            _sub(block, "JointCommissionNbr", using_jc)
+            sub(block, "JointCommissionNbr", using_jc)
         if using.get("name"):
-            _sub(block, "UsingEmployerName", xml_text(using["name"], 96))
-        if using.get("enterprise_number") and _company_ok(using["enterprise_number"]):
-            _sub(block, "UsingEmployerCompanyID", using["enterprise_number"])
+            sub(block, "UsingEmployerName", xml_text(using["name"], 96))
+        if using.get("enterprise_number") and company_ok(using["enterprise_number"]):
+            sub(block, "UsingEmployerCompanyID", using["enterprise_number"])
 
 
 def _period(parent: Any, tag: str, period: PeriodState) -> None:
-    block = _sub(parent, tag)
-    _sub(block, "StartingDate", period.start_date.isoformat())
+    block = sub(parent, tag)
+    sub(block, "StartingDate", period.start_date.isoformat())
     if period.start_hour and _HOUR.match(period.start_hour):
-        _sub(block, "StartingHour", period.start_hour)
+        sub(block, "StartingHour", period.start_hour)
     if period.end_date is not None:
-        _sub(block, "EndingDate", period.end_date.isoformat())
+        sub(block, "EndingDate", period.end_date.isoformat())
     if period.end_hour and _HOUR.match(period.end_hour):
-        _sub(block, "EndingHour", period.end_hour)
+        sub(block, "EndingHour", period.end_hour)
     if period.planned_hours is not None and 1 <= period.planned_hours <= 999:
-        _sub(block, "PlannedHoursNbr", period.planned_hours)
+        sub(block, "PlannedHoursNbr", period.planned_hours)
 
 
 def _impact(result: Any, note: DimonaNotified) -> None:
     before = note.before if note.kind != "IN" else None
     after = note.after if note.kind != "CANCEL" else None
     described = after or before
-    if described is None or not _digits(described.id, 12):
+    if described is None or not digits(described.id, 12):
         return
-    impact = _sub(_sub(result, "ImpactReport"), "DimonaImpactReport")
-    _sub(impact, "DimonaPeriodId", described.id)
+    impact = sub(sub(result, "ImpactReport"), "DimonaImpactReport")
+    sub(impact, "DimonaPeriodId", described.id)
     # A locked period refuses every declaration (00913-362): an accepted one is never locked.
-    _sub(impact, "IsLocked", "0")
+    sub(impact, "IsLocked", "0")
     _features(impact, described)
     if before is not None:
         _period(impact, "DimonaPeriodBefore", before)
@@ -256,23 +256,23 @@ def dimona_form(
     gives a PA form, every final result an FA form)."""
     provisional = note.result == "S"
     form = etree.Element("Form")
-    _header(form, "PA" if provisional else "FA", noti)
-    _echo(form, echo)
+    form_header(form, "PA" if provisional else "FA", noti)
+    form_echo(form, echo)
     period = note.after or note.before
     nsso = note.employer_nsso or (period.employer_nsso if period else None)
-    if nsso and _nsso_ok(nsso):
+    if nsso and nsso_ok(nsso):
         company = employer.enterprise_number if employer else None
-        identity = _sub(form, "EmployerId")
-        _sub(identity, "NOSSRegistrationNbr", nsso)
-        _sub(identity, "CompanyID", company if company and _company_ok(company) else "0")
+        identity = sub(form, "EmployerId")
+        sub(identity, "NOSSRegistrationNbr", nsso)
+        sub(identity, "CompanyID", company if company and company_ok(company) else "0")
     if note.insz and len(note.insz) == 11 and note.insz.isdigit():
-        _sub(_sub(form, "NaturalPerson"), "INSS", note.insz)
-    handled = _sub(form, "HandledReference")
-    _sub(handled, "ReferenceType", "1")
-    _sub(handled, "ReferenceOrigin", "2")
-    _sub(handled, "ReferenceNbr", note.declaration_id)
-    result = _sub(form, "HandlingResult")
-    _sub(result, "ResultCode", {"A": "1", "W": "1", "B": "0", "S": "2"}[note.result])
+        sub(sub(form, "NaturalPerson"), "INSS", note.insz)
+    handled = sub(form, "HandledReference")
+    sub(handled, "ReferenceType", "1")
+    sub(handled, "ReferenceOrigin", "2")
+    sub(handled, "ReferenceNbr", note.declaration_id)
+    result = sub(form, "HandlingResult")
+    sub(result, "ResultCode", {"A": "1", "W": "1", "B": "0", "S": "2"}[note.result])
     language = employer.language if employer else "fr"
     for anomaly in note.anomalies:
         _anomaly(result, anomaly, language)

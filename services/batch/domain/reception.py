@@ -91,8 +91,9 @@ def set_errors(
     """Every file-level ACRF error of a set whose GO arrived (or that timed out: ``go``
     ``None`` adds ACRF-130), in a stable order and without repetition.
 
-    ``parts`` are the FI and FS files of the set (the latest copy of each name); a non-empty
-    FS is enough as a signature (signatures are not verified)."""
+    ``parts`` are the FI and FS files of the set (the latest copy of each name); here a
+    non-empty FS is enough as a signature (with ``verify_signatures`` the acknowledgement
+    then verifies each, :mod:`socsec.batch.domain.signature`)."""
     rules = rules or ReceptionRules()
     errors: list[str] = []
     for part in (*parts, *((go,) if go else ())):
