@@ -44,6 +44,7 @@ SCENARIOS: dict[str, str] = {
     "batch": "bench.batch",
     "crosscheck": "bench.crosscheck",
     "dmfa": "bench.dmfa",
+    "scoring": "bench.scoring",
 }
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

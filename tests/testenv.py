@@ -3,13 +3,18 @@ build one themselves, such as a module-wide environment)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from socsec.stack.local import LocalStack, StackState
+from socsec.stack.local import LocalStack, StackConfig, StackState
 
 TEST_PSEUDONYM_KEY = "test-pseudonym-key"
 
@@ -85,3 +90,36 @@ class TestEnv:
             topic_prefix=self.prefix,
             service_database_urls=self.dsns,
         )
+
+
+@contextlib.contextmanager
+def service_stack(
+    infra: Infra, data_dir: Path, services: Iterable[str], **config: Any
+) -> Iterator[tuple[LocalStack, StackState]]:
+    """The stack code starting ``services`` as processes on the session's Kafka and
+    PostgreSQL, in a private database and topic prefix, on free ports; stopped and its
+    database dropped at the end."""
+    tag = uuid.uuid4().hex[:10]
+    stack = LocalStack(
+        StackConfig.free_ports(
+            data_dir,
+            kafka_bootstrap=infra.kafka_bootstrap,
+            admin_database_url=infra.admin_url,
+            database=f"t_{tag}",
+            topic_prefix=f"t{tag}.",
+            **config,
+        )
+    )
+    try:
+        yield stack, stack.up(services=list(services), timeout=240)
+    finally:
+        stack.down()
+        asyncio.run(_drop_database(infra.admin_url, f"t_{tag}"))
+
+
+async def _drop_database(admin_url: str, database: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await conn.close()

@@ -544,3 +544,24 @@ def require_scopes(*scopes: str) -> Callable[..., Awaitable[Principal]]:
 
     dependency.__name__ = f"require_{'_'.join(s.rsplit(':', 1)[-1] for s in scopes) or 'token'}"
     return dependency
+
+
+def require_any_scope(*scopes: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that authenticates and demands *at least one* of ``scopes`` (403
+    otherwise): for routes that NSSO users and secretariats reach with different scopes."""
+    unknown = set(scopes) - ALL_SCOPES
+    if unknown:
+        raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
+
+    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+        if not any(principal.has_scope(s) for s in scopes):
+            raise AuthError(
+                403,
+                "Forbidden",
+                f"the token lacks one of the scopes {' '.join(scopes)}",
+                {"WWW-Authenticate": 'Bearer realm="socsec", error="insufficient_scope"'},
+            )
+        return principal
+
+    dependency.__name__ = f"require_any_{'_'.join(s.rsplit(':', 1)[-1] for s in scopes)}"
+    return dependency

@@ -9,7 +9,6 @@ and the seats of its own mandatary (registry.md §5).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,9 +24,8 @@ from socsec.kit.auth import (
     DMFA_CONSULT_SCOPE,
     INSPECTION_SCOPE,
     OPERATOR_SCOPE,
-    AuthError,
     Principal,
-    authenticate,
+    require_any_scope,
 )
 from socsec.kit.http import get_runtime
 from socsec.kit.runtime import ServiceRuntime
@@ -39,23 +37,7 @@ NSSO_SCOPES = (INSPECTION_SCOPE, OPERATOR_SCOPE)
 router = APIRouter(prefix=BASE, tags=["crosscheck v1"])
 
 
-def require_any(*scopes: str) -> Callable[..., Awaitable[Principal]]:
-    """Authenticate and demand at least one of ``scopes`` (403 otherwise)."""
-
-    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
-        if not any(principal.has_scope(s) for s in scopes):
-            raise AuthError(
-                403,
-                "Forbidden",
-                f"the token lacks one of the scopes {' '.join(scopes)}",
-                {"WWW-Authenticate": 'Bearer realm="socsec", error="insufficient_scope"'},
-            )
-        return principal
-
-    return dependency
-
-
-ReaderAuth = Depends(require_any(DMFA_CONSULT_SCOPE, *NSSO_SCOPES))
+ReaderAuth = Depends(require_any_scope(DMFA_CONSULT_SCOPE, *NSSO_SCOPES))
 
 
 def problem(status: int, title: str, detail: str) -> JSONResponse:

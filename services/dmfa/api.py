@@ -11,7 +11,6 @@ a DmfA mandate for the employer (registry.md §5).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -31,9 +30,8 @@ from socsec.kit.auth import (
     DMFA_DECLARANT_SCOPE,
     INSPECTION_SCOPE,
     OPERATOR_SCOPE,
-    AuthError,
     Principal,
-    authenticate,
+    require_any_scope,
     require_scopes,
 )
 from socsec.kit.clock import BRUSSELS
@@ -52,23 +50,7 @@ InspectionAuth = Depends(require_scopes(INSPECTION_SCOPE))
 NSSO_SCOPES = (INSPECTION_SCOPE, OPERATOR_SCOPE)
 
 
-def require_any(*scopes: str) -> Callable[..., Awaitable[Principal]]:
-    """Authenticate and demand at least one of ``scopes`` (403 otherwise)."""
-
-    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
-        if not any(principal.has_scope(s) for s in scopes):
-            raise AuthError(
-                403,
-                "Forbidden",
-                f"the token lacks one of the scopes {' '.join(scopes)}",
-                {"WWW-Authenticate": 'Bearer realm="socsec", error="insufficient_scope"'},
-            )
-        return principal
-
-    return dependency
-
-
-NssoAuth = Depends(require_any(*NSSO_SCOPES))
+NssoAuth = Depends(require_any_scope(*NSSO_SCOPES))
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:

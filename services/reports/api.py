@@ -25,9 +25,8 @@ from socsec.kit.auth import (
     DMFA_DECLARANT_SCOPE,
     INSPECTION_SCOPE,
     OPERATOR_SCOPE,
-    AuthError,
     Principal,
-    authenticate,
+    require_any_scope,
 )
 from socsec.kit.http import get_runtime
 from socsec.kit.runtime import ServiceRuntime
@@ -45,26 +44,10 @@ GLOBAL_PUBLIC_STATES = (State.ADOPTED, State.DISCUSSED)
 router = APIRouter(prefix=BASE, tags=["reports v1"])
 
 
-def require_any(*scopes: str) -> Callable[..., Awaitable[Principal]]:
-    """Authenticate and demand at least one of ``scopes`` (403 otherwise)."""
-
-    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
-        if not any(principal.has_scope(s) for s in scopes):
-            raise AuthError(
-                403,
-                "Forbidden",
-                f"the token lacks one of the scopes {' '.join(scopes)}",
-                {"WWW-Authenticate": 'Bearer realm="socsec", error="insufficient_scope"'},
-            )
-        return principal
-
-    return dependency
-
-
-ReaderAuth = Depends(require_any(*SECRETARIAT_SCOPES, *NSSO_SCOPES))
-SecretariatAuth = Depends(require_any(*SECRETARIAT_SCOPES))
-InspectionAuth = Depends(require_any(INSPECTION_SCOPE))
-NssoAuth = Depends(require_any(*NSSO_SCOPES))
+ReaderAuth = Depends(require_any_scope(*SECRETARIAT_SCOPES, *NSSO_SCOPES))
+SecretariatAuth = Depends(require_any_scope(*SECRETARIAT_SCOPES))
+InspectionAuth = Depends(require_any_scope(INSPECTION_SCOPE))
+NssoAuth = Depends(require_any_scope(*NSSO_SCOPES))
 
 
 def problem(status: int, title: str, detail: str, code: str | None = None) -> JSONResponse:

@@ -9,24 +9,22 @@ traces tagged with the declaration id, as the tracing UI's search does.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import psutil
 import pytest
+from testenv import service_stack
 
 from socsec.registry import clients
-from socsec.stack.local import LocalStack, StackConfig, StackState
+from socsec.stack.local import LocalStack, StackState
 
 SERVICES = ["registry", "dimona", "batch"]
 INSZ = "85073003328"
@@ -36,20 +34,8 @@ DECLARANT, SENDER, EMPLOYER = "M-PAYPRO", "012345", 123456749
 
 @pytest.fixture(scope="module")
 def traced_stack(infra, tmp_path_factory) -> Iterator[tuple[LocalStack, StackState]]:
-    tag = uuid.uuid4().hex[:10]
     data_dir = tmp_path_factory.mktemp("traced-stack")
-    stack = LocalStack(
-        StackConfig.free_ports(
-            data_dir,
-            kafka_bootstrap=infra.kafka_bootstrap,
-            admin_database_url=infra.admin_url,
-            database=f"t_{tag}",
-            topic_prefix=f"t{tag}.",
-            tracing=True,
-        )
-    )
-    try:
-        state = stack.up(services=SERVICES, timeout=240)
+    with service_stack(infra, data_dir, SERVICES, tracing=True) as (stack, state):
         seeded = subprocess.run(
             [sys.executable, "-m", "socsec", "registry", "seed-demo", "--employers", "0"],
             env={**os.environ, "SOCSEC_DATA_DIR": str(data_dir), "COLUMNS": "200"},
@@ -59,17 +45,6 @@ def traced_stack(infra, tmp_path_factory) -> Iterator[tuple[LocalStack, StackSta
         )
         assert seeded.returncode == 0, seeded.stderr + seeded.stdout
         yield stack, state
-    finally:
-        stack.down()
-        asyncio.run(_drop_database(infra.admin_url, f"t_{tag}"))
-
-
-async def _drop_database(admin_url: str, database: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def _token(registry: str) -> dict[str, str]:

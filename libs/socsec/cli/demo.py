@@ -8,7 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import typer
-from rich.table import Table
+from rich.console import Console
+from rich.table import Column, Table
 
 from socsec.cli.common import DataDir, console, err, stack_for
 
@@ -18,6 +19,9 @@ def demo_command(
     year: int = typer.Option(2025, min=2018, max=2099, help="The year to play."),
     employers: int = typer.Option(2000, min=4, help="Employers (the four of §5 included)."),
     workers: int = typer.Option(50_000, min=10, help="Workers over all employers."),
+    pace: float = typer.Option(
+        6.0, min=0.5, help="Seconds the stack must stay idle before the next step."
+    ),
     data_dir: Path | None = DataDir,
 ) -> None:
     """Play a realistic year on the running stack (socsec stack up first): the registry's
@@ -46,6 +50,7 @@ def demo_command(
     )
     client_seed = RegistrySettings.model_fields["demo_client_seed"].default.get_secret_value()
     demo = Demo(state, world, journal, console, client_seed=client_seed)
+    demo.pace = pace
     try:
         asyncio.run(demo.run())
     except DemoError as exc:
@@ -62,4 +67,48 @@ def demo_command(
     for key, value in sorted(totals.items()):
         table.add_row(key, str(value))
     console.print(table)
+    print_barometer(demo.result, year)
     console.print(f"demo finished in {time.monotonic() - started:.0f} s")
+
+
+DOMAINS = ("S", "T", "F", "AP", "ANP", "C")
+
+
+def print_barometer(result: dict, year: int) -> None:
+    """The barometer per seat for the year, then the reports by kind and state."""
+    table = Table(
+        Column("seat", no_wrap=True),
+        "kind",
+        *(Column(d, justify="right") for d in DOMAINS),
+        Column("year", justify="right"),
+        Column("band", no_wrap=True),
+        title=f"quality barometer {year}",
+    )
+    for seat in result.get("seats", []):
+        total = (seat.get("year") or {}).get("total") or {}
+        domains = total.get("domains") or {}
+        cells = [
+            "n/a" if d == "F" and not seat["approved"] else _score(domains.get(d)) for d in DOMAINS
+        ]
+        kind = "SSA" if seat["approved"] else "SSP"
+        table.add_row(
+            seat["seat"], kind, *cells, _score(total.get("score")), total.get("band") or "-"
+        )
+    # Wide enough for every seat and score, whatever the terminal (it wraps what is beyond).
+    wide = Console(width=max(console.width, 110), soft_wrap=False)
+    wide.print(table)
+    console.print(
+        "SSA approved social secretariat, SSP social service provider (no F domain); "
+        "bands: GOOD ≥ 80, LESS_GOOD ≥ 60, BAD < 60"
+    )
+    states: Counter[tuple[str, str]] = Counter(
+        (r["kind"], r["state"]) for r in result.get("reports", [])
+    )
+    reports = Table("report", "state", "count", title="reports")
+    for (kind, state), count in sorted(states.items()):
+        reports.add_row(kind, state, str(count))
+    console.print(reports)
+
+
+def _score(value: object) -> str:
+    return "-" if value is None else f"{float(value):.1f}"  # type: ignore[arg-type]

@@ -46,22 +46,33 @@ class DemoError(RuntimeError):
 
 @dataclass
 class Journal:
-    """The steps already done on this stack, kept as JSON beside the stack's data."""
+    """The steps already done on this stack (with what each produced) and the tickets of the
+    batch files already uploaded, kept as JSON beside the stack's data."""
 
     path: Path
     done: dict[str, Any] = field(default_factory=dict)
+    tickets: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def open(cls, path: Path) -> Journal:
         if path.exists():
-            return cls(path, json.loads(path.read_text("utf-8")))
+            data = json.loads(path.read_text("utf-8"))
+            return cls(path, data.get("steps", {}), data.get("tickets", {}))
         return cls(path)
 
     def mark(self, step: str, result: Any = True) -> None:
         self.done[step] = result
+        self._save()
+
+    def ticket(self, file_key: str, ticket: str) -> None:
+        self.tickets[file_key] = ticket
+        self._save()
+
+    def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.done, indent=1, default=str), "utf-8")
+        data = {"steps": self.done, "tickets": self.tickets}
+        tmp.write_text(json.dumps(data, indent=1, default=str), "utf-8")
         tmp.replace(self.path)
 
 
@@ -93,11 +104,16 @@ class Demo:
         self.year = world.year
         self.calendar = WorkingDays()
         self.tally = Tally()
-        self.tokens: dict[tuple[str, str], str] = {}
+        self.tokens: dict[tuple[str, str], tuple[str, float]] = {}
         self.http = httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=64))
         self.files = journal.path.parent / "files"
+        self.result: dict[str, Any] = {}
+        self.pace = 6.0
 
     # -- plumbing ----------------------------------------------------------------------------
+
+    def error(self, message: str) -> DemoError:
+        return DemoError(message)
 
     def url(self, service: str) -> str:
         url = self.state.services.get(service)
@@ -125,10 +141,12 @@ class Demo:
         await asyncio.sleep(1.5)
 
     async def token(self, client_id: str, scope: str) -> str:
+        """A token of a demo client, renewed a minute before it expires."""
         from socsec.registry.clients import demo_client_secret
 
         key = (client_id, scope)
-        if key not in self.tokens:
+        cached = self.tokens.get(key)
+        if cached is None or cached[1] - time.monotonic() < 60:
             response = await self.http.post(
                 f"{self.url('registry')}{TOKEN_PATH}",
                 data={"grant_type": "client_credentials", "scope": scope},
@@ -138,8 +156,10 @@ class Demo:
                 raise DemoError(
                     f"token of {client_id}: HTTP {response.status_code} {response.text}"
                 )
-            self.tokens[key] = response.json()["access_token"]
-        return self.tokens[key]
+            body = response.json()
+            cached = (body["access_token"], time.monotonic() + float(body.get("expires_in", 300)))
+            self.tokens[key] = cached
+        return cached[0]
 
     async def headers(self, mandatary: str, sender: str | None, scope: str) -> dict[str, str]:
         from socsec.registry.clients import demo_client_id
@@ -340,41 +360,61 @@ class Demo:
     async def send_file(
         self, mandatary: str, sender: str, file_type: str, content: bytes, tag: str
     ) -> Counter[str]:
-        """Upload one declaration file as its sender, wait for its ACRF and complete NOTI."""
-        from socsec.cli.send import send
+        """Upload one declaration file as its sender (once: its ticket is journaled), then
+        wait for its ACRF and its complete NOTI."""
+        from socsec.cli.send import plan, upload_all
 
-        self.files.mkdir(parents=True, exist_ok=True)
-        path = self.files / f"{file_type}-{sender}-{tag}.xml"
-        path.write_bytes(content)
-        headers = await self.headers(mandatary, sender, BATCH_SCOPE)
-        quiet = Console(file=io.StringIO())
-        async with httpx.AsyncClient(
-            base_url=self.url("batch"), headers=headers, timeout=300
-        ) as client:
-            with self.progress() as progress:
-                progress.add_task(
-                    f"{file_type} file of sender {sender} ({len(content) // 1024} KiB)", total=None
-                )
-                outcomes = await send(
-                    client,
-                    [path],
-                    sender=sender,
-                    environment="R",
-                    day=self.business_today(),
-                    sequence=_sequence(tag),
-                    wait=True,
-                    wait_seconds=3600,
-                    out=quiet,
-                )
-        outcome = outcomes[0]
-        if not outcome.accepted:
-            raise DemoError(f"{path.name} refused: {json.dumps(outcome.body)[:500]}")
-        forms_block = outcome.body.get("forms") or {}
+        file_key = f"{file_type}-{sender}-{tag}"
+        ticket = self.journal.tickets.get(file_key)
+        if ticket is None:
+            self.files.mkdir(parents=True, exist_ok=True)
+            path = self.files / f"{file_key}.xml"
+            path.write_bytes(content)
+            uploads = plan(
+                [path],
+                sender=sender,
+                environment="R",
+                day=self.business_today(),
+                sequence=_sequence(tag),
+                parts=1,
+            )
+            headers = await self.headers(mandatary, sender, BATCH_SCOPE)
+            async with httpx.AsyncClient(
+                base_url=self.url("batch"), headers=headers, timeout=300
+            ) as client:
+                [ticket] = await upload_all(client, uploads, Console(file=io.StringIO()))
+            self.journal.ticket(file_key, ticket)
+        body = await self.follow(mandatary, sender, ticket, f"{file_type} file of {sender}")
+        acrf = body.get("acrf") or {}
+        if acrf.get("resultCode") != 1:
+            raise DemoError(f"{file_key} (ticket {ticket}) refused: {json.dumps(acrf)[:500]}")
+        forms_block = body.get("forms") or {}
         counts: Counter[str] = Counter(
             {str(k): int(v) for k, v in (forms_block.get("results") or {}).items()}
         )
         counts["files"] += 1
         return counts
+
+    async def follow(self, mandatary: str, sender: str, ticket: str, label: str) -> dict:
+        """Poll a ticket until its NOTI is complete (a fresh token each time)."""
+        with self.progress() as progress:
+            task = progress.add_task(f"{label}, ticket {ticket}", total=None)
+            while True:
+                headers = await self.headers(mandatary, sender, BATCH_SCOPE)
+                response = await self.http.get(
+                    f"{self.url('batch')}/batch/tickets/{ticket}", headers=headers
+                )
+                if response.status_code != 200:
+                    raise DemoError(f"ticket {ticket}: HTTP {response.status_code}")
+                body = response.json()
+                acrf = body.get("acrf")
+                if acrf is not None and (acrf.get("resultCode") != 1 or body.get("complete")):
+                    return body
+                forms_block = body.get("forms") or {}
+                progress.update(
+                    task, total=forms_block.get("count"), completed=forms_block.get("withResult")
+                )
+                await asyncio.sleep(1.0)
 
     # -- DmfA ----------------------------------------------------------------------------------
 
@@ -493,7 +533,7 @@ class Demo:
             raise DemoError(
                 f"DmfA modification refused: HTTP {response.status_code} {response.text[:500]}"
             )
-        return str(response.json().get("result", "sent"))
+        return f"modifications {str(response.json().get('result', 'sent')).lower()}"
 
     # -- the year ------------------------------------------------------------------------------
 
@@ -566,9 +606,31 @@ class Demo:
         """The steps after the year: the yearly cross-check and the walk of the clock
         through the barometer's evaluation dates."""
         year = self.year
+        from socsec.demo import barometer
+
         steps: list[tuple[date, str, Callable[[], Awaitable[Any]]]] = [
             (date(year + 1, 6, 20), f"crosscheck-{year}", self.crosscheck_year),
+            (date(year + 1, 7, 3), f"reactions-{year}", lambda: barometer.reactions(self)),
+            (date(year + 1, 7, 17), f"answers-{year}", lambda: barometer.answers(self)),
+            (date(year + 1, 10, 20), f"global-{year}", lambda: barometer.global_report(self)),
         ]
+        for q in range(1, 5):
+            due = self.due_date(q)
+            deadline = self.calendar.add(due, 15)
+            steps.append(
+                (
+                    due + timedelta(days=35),
+                    f"ledger-{year}-{q}",
+                    lambda q=q: barometer.ledger(self, q),
+                )
+            )
+            steps.append(
+                (
+                    deadline + timedelta(days=35),
+                    f"technical-{year}-{q}",
+                    lambda q=q: barometer.technical_controls(self, q),
+                )
+            )
         day = date(year + 1, 1, 31)
         while day <= date(year + 1, 10, 31):
             steps.append((day, f"clock-{day.isoformat()}", self.settle))
@@ -607,11 +669,12 @@ class Demo:
             **{k: int(v) for k, v in _as_dict(report).items() if isinstance(v, int)},
         }
 
-    async def settle(self, quiet_s: float = 6.0, within_s: float = 900.0) -> None:
+    async def settle(self, quiet_s: float | None = None, within_s: float = 900.0) -> None:
         """Until the stack has nothing left to do: every outbox sent, every consumer group
         caught up, and a few periodic ticks passed on the business time just set."""
         from socsec.demo.settle import pending_work
 
+        quiet_s = self.pace if quiet_s is None else quiet_s
         deadline = time.monotonic() + within_s
         calm_since: float | None = None
         while True:
@@ -640,6 +703,10 @@ class Demo:
                 await self.set_clock(when)
                 await self.step(name, action)
                 await self.settle()
+            await self.settle()
+            from socsec.demo import barometer
+
+            self.result = await barometer.summary(self)
         finally:
             await self.http.aclose()
         return self.tally

@@ -93,6 +93,10 @@ _GIVEN = (
     "Adam",
 )
 
+#: The largest employer of the world: one DmfA declaration stays well under the 1 MiB a
+#: Kafka message may hold by default (a batch form is published as one message).
+MAX_EMPLOYER_SIZE = 400
+
 #: Worker kinds and their shares of the population.
 KINDS = (("WHITE", 0.46), ("BLUE", 0.30), ("STUDENT", 0.16), ("FLEXI", 0.04), ("EXTRA", 0.04))
 
@@ -277,8 +281,16 @@ def build(seed: int, employers: int, workers: int, year: int) -> World:
     kinds, kind_weights = zip(*KINDS, strict=True)
     people: list[Worker] = []
     taken: set[str] = set()
-    for e, weight in zip(staff, weights, strict=True):
-        count = max(1, round(workers * weight / total))
+    sizes = [min(MAX_EMPLOYER_SIZE, max(1, round(workers * w / total))) for w in weights]
+    # What the cap took from the largest goes to the others, largest first.
+    room = sorted(range(len(staff)), key=lambda i: -weights[i])
+    while sum(sizes) < workers and any(sizes[i] < MAX_EMPLOYER_SIZE for i in room):
+        for i in room:
+            if sum(sizes) >= workers:
+                break
+            if sizes[i] < MAX_EMPLOYER_SIZE:
+                sizes[i] += 1
+    for e, count in zip(staff, sizes, strict=True):
         for _ in range(count):
             if len(people) >= workers:
                 break
