@@ -10,34 +10,18 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import httpx
-from reference_data import EXEMPLUM, PAYPRO
+from reference_data import EMPLOYERS, publish_registry_events
 
-from socsec.contracts.payloads.registry import (
-    EmployerChanged,
-    MandateChanged,
-    NotificationRouting,
-    Scope,
-    WorkerChanged,
-)
-from socsec.kit import migrator
 from socsec.kit.auth import (
     DIMONA_CONSULT_SCOPE,
     DIMONA_DECLARANT_SCOPE,
     Principal,
     authenticate,
 )
-from socsec.kit.runtime import ServiceRuntime
 
-EMPLOYERS = {
-    "123456749": ("0123456749", "M-PAYPRO", "S-PAYPRO", NotificationRouting.SENDER),
-    "187654356": ("0876543270", "M-PAYPRO", "S-PAYPRO", NotificationRouting.SENDER),
-    "155555504": ("0555555523", "M-EXEMPLUM", "B-EXEMPLUM-GENT", NotificationRouting.MANDATARY),
-    "111111171": ("0812345603", "M-EXEMPLUM", "S-EXEMPLUM-BXL", NotificationRouting.MANDATARY),
-}
 KNOWN_WORKERS = [
     "85073003328",
     "88041212434",
@@ -50,71 +34,7 @@ KNOWN_WORKERS = [
 
 async def publish_reference_data(env) -> None:
     """Publish the shared reference data set through a registry outbox and relay."""
-    conn = await env.connect("registry")
-    try:
-        await migrator.apply(conn, "registry", migrator.load("kit", migrator.KIT_MIGRATIONS))
-    finally:
-        await conn.close()
-    registry = ServiceRuntime(env.settings("registry"), follow_clock=False, configure_logging=False)
-    await registry.start()
-    try:
-        async with registry.db.transaction() as conn:
-            out = registry.outbox
-            for m in (EXEMPLUM, PAYPRO):
-                await out.publish(
-                    conn,
-                    "registry.secretariats.v1",
-                    event_type="MandataryChanged",
-                    key=m.id,
-                    payload=m,
-                )
-            for i, (nsso, (kbo, mandatary, point, routing)) in enumerate(EMPLOYERS.items()):
-                employer = EmployerChanged(
-                    nsso_number=nsso,
-                    enterprise_number=kbo,
-                    name=f"Employer {nsso}",
-                    language="fr",
-                    registered_from=date(2010, 1, 1),
-                )
-                await out.publish(
-                    conn,
-                    "registry.employers.v1",
-                    event_type="EmployerChanged",
-                    key=nsso,
-                    payload=employer,
-                )
-                mandate = MandateChanged(
-                    id=f"MD-{i:06d}",
-                    employer_nsso=nsso,
-                    mandatary_id=mandatary,
-                    affiliation_point=point,
-                    seat_id="S-EXEMPLUM-BXL" if mandatary == "M-EXEMPLUM" else "S-PAYPRO",
-                    scopes=(Scope.DIMONA, Scope.DMFA),
-                    proxy_registered_on=date(2015, 1, 1),
-                    valid_from=date(2015, 1, 1),
-                    notification_routing=routing,
-                )
-                await out.publish(
-                    conn,
-                    "registry.mandates.v1",
-                    event_type="MandateChanged",
-                    key=mandate.id,
-                    payload=mandate,
-                )
-            for insz in KNOWN_WORKERS:
-                await out.publish(
-                    conn,
-                    "registry.workers.v1",
-                    event_type="WorkerChanged",
-                    key=insz,
-                    payload=WorkerChanged(insz=insz, kind="nn"),
-                )
-        deadline = time.monotonic() + 30
-        while await registry.db.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
-            assert time.monotonic() < deadline, "registry events were not relayed"
-            await asyncio.sleep(0.1)
-    finally:
-        await registry.stop()
+    await publish_registry_events(env, EMPLOYERS, KNOWN_WORKERS)
 
 
 @dataclass

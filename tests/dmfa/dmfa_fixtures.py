@@ -17,114 +17,31 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from reference_data import EXEMPLUM, PAYPRO
+from reference_data import EMPLOYERS, publish_registry_events
 
 from socsec.contracts.envelope import Envelope
 from socsec.contracts.payloads.batch import BatchFormSubmitted
 from socsec.contracts.payloads.dimona import DimonaPeriodChanged, PeriodState
 from socsec.contracts.payloads.registry import (
-    EmployerChanged,
     EmployerClass,
-    MandateChanged,
-    NotificationRouting,
-    Scope,
-    WorkerChanged,
 )
-from socsec.kit import migrator
 from socsec.kit.auth import DMFA_CONSULT_SCOPE, DMFA_DECLARANT_SCOPE, Principal, authenticate
 from socsec.kit.clock import BRUSSELS
 from socsec.kit.runtime import ServiceRuntime
 
-#: NSSO -> (KBO, mandatary, affiliation point, routing), the shared reference set (README §5).
-EMPLOYERS = {
-    "123456749": ("0123456749", "M-PAYPRO", "S-PAYPRO", NotificationRouting.SENDER),
-    "187654356": ("0876543270", "M-PAYPRO", "S-PAYPRO", NotificationRouting.SENDER),
-    "155555504": ("0555555523", "M-EXEMPLUM", "B-EXEMPLUM-GENT", NotificationRouting.MANDATARY),
-    "111111171": ("0812345603", "M-EXEMPLUM", "S-EXEMPLUM-BXL", NotificationRouting.MANDATARY),
-}
 KNOWN_WORKERS = ["85073003328", "88041212434", "92073021590", "95050530028", "05031512367"]
-
-
-async def _registry_runtime(env) -> ServiceRuntime:
-    conn = await env.connect("registry")
-    try:
-        await migrator.apply(conn, "registry", migrator.load("kit", migrator.KIT_MIGRATIONS))
-    finally:
-        await conn.close()
-    registry = ServiceRuntime(env.settings("registry"), follow_clock=False, configure_logging=False)
-    await registry.start()
-    return registry
-
-
-async def _drain(runtime: ServiceRuntime) -> None:
-    deadline = time.monotonic() + 30
-    while await runtime.db.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
-        assert time.monotonic() < deadline, "registry events were not relayed"
-        await asyncio.sleep(0.1)
 
 
 async def publish_reference_data(env, employers: dict | None = None) -> None:
     """Publish the secretariats, employers (with employer class 010), DmfA mandates and
     known workers through a registry outbox and relay."""
-    registry = await _registry_runtime(env)
-    try:
-        async with registry.db.transaction() as conn:
-            out = registry.outbox
-            for m in (EXEMPLUM, PAYPRO):
-                await out.publish(
-                    conn,
-                    "registry.secretariats.v1",
-                    event_type="MandataryChanged",
-                    key=m.id,
-                    payload=m,
-                )
-            for i, (nsso, (kbo, mandatary, point, routing)) in enumerate(
-                (employers or EMPLOYERS).items()
-            ):
-                employer = EmployerChanged(
-                    nsso_number=nsso,
-                    enterprise_number=kbo,
-                    name=f"Employer {nsso}",
-                    language="nl" if nsso == "155555504" else "fr",
-                    registered_from=date(2010, 1, 1),
-                    employer_classes=(EmployerClass(employer_class="010", from_quarter=20031),),
-                )
-                await out.publish(
-                    conn,
-                    "registry.employers.v1",
-                    event_type="EmployerChanged",
-                    key=nsso,
-                    payload=employer,
-                )
-                mandate = MandateChanged(
-                    id=f"MD-{i:06d}",
-                    employer_nsso=nsso,
-                    mandatary_id=mandatary,
-                    affiliation_point=point,
-                    seat_id="S-EXEMPLUM-BXL" if mandatary == "M-EXEMPLUM" else "S-PAYPRO",
-                    scopes=(Scope.DIMONA, Scope.DMFA),
-                    proxy_registered_on=date(2015, 1, 1),
-                    valid_from=date(2015, 1, 1),
-                    notification_routing=routing,
-                )
-                await out.publish(
-                    conn,
-                    "registry.mandates.v1",
-                    event_type="MandateChanged",
-                    key=mandate.id,
-                    payload=mandate,
-                )
-            for insz in KNOWN_WORKERS:
-                await out.publish(
-                    conn,
-                    "registry.workers.v1",
-                    event_type="WorkerChanged",
-                    key=insz,
-                    payload=WorkerChanged(insz=insz, kind="nn"),
-                )
-        await _drain(registry)
-    finally:
-        await registry.stop()
+    await publish_registry_events(
+        env,
+        employers or EMPLOYERS,
+        KNOWN_WORKERS,
+        language=lambda nsso: "nl" if nsso == "155555504" else "fr",
+        employer_classes=(EmployerClass(employer_class="010", from_quarter=20031),),
+    )
 
 
 @dataclass
