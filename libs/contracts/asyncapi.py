@@ -129,6 +129,8 @@ def _channel(spec: TopicSpec) -> dict[str, Any]:
     }
     if spec.retention_ms is not None:
         configuration["retention.ms"] = spec.retention_ms
+    if spec.max_message_bytes is not None:
+        configuration["max.message.bytes"] = spec.max_message_bytes
     return {
         "address": spec.name,
         "description": spec.description,

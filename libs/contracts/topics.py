@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: The largest message of a topic without ``max_message_bytes``: the broker's default.
+DEFAULT_MESSAGE_BYTES = 1024 * 1024
+#: The largest message of ``batch.forms.v1``: one form of a batch file (a DmfA declaration
+#: of about 20,000 worker lines). Larger forms are refused at reception (ACRF-184).
+FORM_MESSAGE_BYTES = 32 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class TopicSpec:
@@ -13,6 +19,13 @@ class TopicSpec:
     partitions: int = 3
     compacted: bool = False
     retention_ms: int | None = None
+    #: ``max.message.bytes`` of the topic; ``None`` keeps the broker's default (1 MiB).
+    max_message_bytes: int | None = None
+
+    @property
+    def message_limit(self) -> int:
+        """The largest message the topic takes, in bytes."""
+        return self.max_message_bytes or DEFAULT_MESSAGE_BYTES
 
     @property
     def dlt(self) -> str:
@@ -60,6 +73,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         "batch.forms.v1",
         key="NSSO registration number of the form's employer",
         description="Forms read from accepted batch files, with ticket and position.",
+        max_message_bytes=FORM_MESSAGE_BYTES,
     ),
     TopicSpec(
         "dimona.declarations.v1",
@@ -135,7 +149,11 @@ def physical_topics(prefix: str = "") -> list[TopicSpec]:
     out: list[TopicSpec] = []
     for spec in TOPICS:
         dead = TopicSpec(
-            spec.dlt, key=spec.key, description=f"Dead letters of {spec.name}", partitions=1
+            spec.dlt,
+            key=spec.key,
+            description=f"Dead letters of {spec.name}",
+            partitions=1,
+            max_message_bytes=spec.max_message_bytes,
         )
         for one in (spec, dead):
             out.append(
@@ -146,6 +164,7 @@ def physical_topics(prefix: str = "") -> list[TopicSpec]:
                     partitions=one.partitions,
                     compacted=one.compacted,
                     retention_ms=one.retention_ms,
+                    max_message_bytes=one.max_message_bytes,
                 )
             )
     return out

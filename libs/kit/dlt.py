@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
+from socsec.contracts.topics import FORM_MESSAGE_BYTES
 from socsec.kit.consumer import DLT_HEADERS, record_headers
 from socsec.kit.follower import behind, refresh_metadata
 
@@ -104,7 +105,13 @@ async def replay(
     ]
     if not chosen:
         return []
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        # A dead letter is as large as the message it holds: a form can be.
+        max_request_size=FORM_MESSAGE_BYTES + 1024 * 1024,
+    )
     await producer.start()
     try:
         futures = []

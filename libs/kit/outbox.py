@@ -8,6 +8,11 @@ crash between sending and marking makes the relay send them again: consumers ski
 duplicates by ``event_id``. A trigger ``NOTIFY``s the relay when a transaction that wrote
 to the outbox commits, so it does not poll while events are flowing.
 
+An event the broker refuses for good (larger than its topic's ``max.message.bytes``, say)
+is moved to ``outbox_failed`` with the error and logged, so one bad event cannot hold up
+the events behind it; ``socsec outbox list`` shows those and ``socsec outbox retry`` puts
+one back once its cause is fixed.
+
 The W3C trace context of the publishing code is stored with the row and restored when the
 relay sends it, so the trace goes on from the HTTP request (or message) that caused it.
 """
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+from aiokafka.errors import InvalidTopicError, MessageSizeTooLargeError, RecordListTooLargeError
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from pydantic import BaseModel
@@ -180,6 +186,21 @@ class Outbox:
         return envs
 
 
+#: Errors that sending again cannot cure: the event is set aside instead of blocking the
+#: outbox (the producer's and the broker's size limits, a topic name the broker refuses).
+REFUSED_FOR_GOOD: tuple[type[BaseException], ...] = (
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    InvalidTopicError,
+)
+
+
+def _done() -> asyncio.Future[Any]:
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    future.set_result(None)
+    return future
+
+
 class OutboxRelay:
     """Sends the outbox of one schema to Kafka; one active relay per schema at a time.
 
@@ -208,6 +229,8 @@ class OutboxRelay:
         self.retention = retention
         self.traced = traced
         self.sent = 0
+        #: Events moved to ``outbox_failed`` since the start.
+        self.set_aside = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -285,42 +308,109 @@ class OutboxRelay:
         )
         if not rows:
             return 0
-        futures = []
+        futures: list[asyncio.Future[Any]] = []
+        refused: dict[int, BaseException] = {}
         for row in rows:
-            carrier = json.loads(row["headers"])
-            if not self.traced:
-                # The stored context travels on unchanged, for a traced consumer downstream.
-                futures.append(
-                    await self.broker.publish(
-                        row["value"],
-                        topic=row["topic"],
-                        key=row["key"],
-                        headers=carrier,
-                        no_confirm=True,
-                    )
-                )
-                continue
-            token = otel_context.attach(propagate.extract(carrier))
             try:
-                # The telemetry middleware injects the new producer span's context.
-                for name in ("traceparent", "tracestate"):
-                    carrier.pop(name, None)
-                futures.append(
-                    await self.broker.publish(
-                        row["value"],
-                        topic=row["topic"],
-                        key=row["key"],
-                        headers=carrier,
-                        no_confirm=True,
-                    )
-                )
-            finally:
-                otel_context.detach(token)
-        await asyncio.gather(*futures)
-        await self._mark_sent(conn, [row["id"] for row in rows])
-        self.sent += len(rows)
+                futures.append(await self._send(row))
+            except REFUSED_FOR_GOOD as exc:  # the producer's own size check
+                refused[row["id"]] = exc
+                futures.append(_done())
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if isinstance(outcome, REFUSED_FOR_GOOD):
+                refused[row["id"]] = outcome
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, REFUSED_FOR_GOOD):
+                # Worth another try (broker away, leader moving): send the batch again.
+                await self._set_aside(conn, refused)
+                raise outcome
+        await self._set_aside(conn, refused)
+        await self._mark_sent(conn, [row["id"] for row in rows if row["id"] not in refused])
+        self.sent += len(rows) - len(refused)
         return len(rows)
+
+    async def _send(self, row: asyncpg.Record) -> asyncio.Future[Any]:
+        """Hand one row to the producer; the future of its acknowledgement."""
+        carrier = json.loads(row["headers"])
+        if not self.traced:
+            # The stored context travels on unchanged, for a traced consumer downstream.
+            return await self.broker.publish(
+                row["value"], topic=row["topic"], key=row["key"], headers=carrier, no_confirm=True
+            )
+        token = otel_context.attach(propagate.extract(carrier))
+        try:
+            # The telemetry middleware injects the new producer span's context.
+            for name in ("traceparent", "tracestate"):
+                carrier.pop(name, None)
+            return await self.broker.publish(
+                row["value"], topic=row["topic"], key=row["key"], headers=carrier, no_confirm=True
+            )
+        finally:
+            otel_context.detach(token)
+
+    async def _set_aside(
+        self, conn: asyncpg.Connection, refused: Mapping[int, BaseException]
+    ) -> None:
+        """Move events the broker refused for good to ``outbox_failed``, with the reason, so
+        that the events behind them go on (``socsec outbox retry`` puts one back)."""
+        if not refused:
+            return
+        ids = list(refused)
+        errors = [f"{type(exc).__name__}: {exc}"[:2000] for exc in refused.values()]
+        async with conn.transaction():
+            moved = await conn.fetch(
+                """WITH gone AS (DELETE FROM outbox WHERE id = ANY($1::bigint[])
+                                 RETURNING id, event_id, topic, key, value, headers, created_at)
+                   INSERT INTO outbox_failed
+                          (id, event_id, topic, key, value, headers, created_at, error)
+                   SELECT gone.id, event_id, topic, key, value, headers, created_at, e.error
+                     FROM gone JOIN unnest($1::bigint[], $2::text[]) AS e(id, error)
+                          ON e.id = gone.id
+                   RETURNING id, event_id, topic, length(value) AS size, error""",
+                ids,
+                errors,
+            )
+        self.set_aside += len(moved)
+        for row in moved:
+            log.error(
+                "outbox of %s: event %s (outbox id %d, %d bytes) for %s refused by the broker "
+                "and set aside in outbox_failed: %s",
+                self.db.schema,
+                row["event_id"],
+                row["id"],
+                row["size"],
+                row["topic"],
+                row["error"],
+            )
 
     async def _mark_sent(self, conn: asyncpg.Connection, ids: list[int]) -> None:
         # Only after every acknowledgement: a crash before this line re-sends, never loses.
         await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", ids)
+
+
+async def failed_events(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """The events of this schema's outbox that the broker refused for good, oldest first."""
+    return await conn.fetch(
+        """SELECT id, event_id, topic, length(value) AS size, headers->>'event_type' AS event_type,
+                  created_at, failed_at, error
+             FROM outbox_failed ORDER BY id"""
+    )
+
+
+async def retry_failed(conn: asyncpg.Connection, ids: Iterable[int] | None = None) -> int:
+    """Put events set aside back at the end of the outbox (all of them when ``ids`` is
+    ``None``); the relay sends them again. How many were put back."""
+    chosen = None if ids is None else list(ids)
+    async with conn.transaction():
+        return len(
+            await conn.fetch(
+                f"""WITH back AS (DELETE FROM outbox_failed
+                                   WHERE $1::bigint[] IS NULL OR id = ANY($1::bigint[])
+                                  RETURNING id, event_id, topic, key, value, headers, created_at)
+                    INSERT INTO outbox ({OUTBOX_COLUMNS}, created_at)
+                    SELECT {OUTBOX_COLUMNS}, created_at FROM back ORDER BY id
+                    RETURNING id""",
+                chosen,
+            )
+        )

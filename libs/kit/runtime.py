@@ -66,6 +66,7 @@ class ServiceRuntime:
             enable_idempotence=True,
             acks="all",
             linger_ms=2,
+            max_request_size=settings.kafka_max_request_bytes,
             # Kafka spans only when they are exported: the middleware costs ~100 µs a message.
             middlewares=[
                 *(

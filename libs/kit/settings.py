@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from socsec.contracts.topics import FORM_MESSAGE_BYTES
+
 
 class ServiceSettings(BaseSettings):
     """What every service process needs to run.
@@ -36,6 +38,13 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
         validation_alias=AliasChoices("SOCSEC_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    kafka_max_request_bytes: int = Field(
+        default=FORM_MESSAGE_BYTES + 1024 * 1024,
+        ge=1024 * 1024,
+        description="The largest message the service's producer sends (the producer's "
+        "max_request_size): room for the largest topic limit (batch.forms.v1). A message "
+        "above its topic's own limit is refused by the broker and its outbox row set aside.",
     )
     topic_prefix: str = Field(
         default="", description="Prepended to every topic name (isolates tests and tenants)."

@@ -111,6 +111,7 @@ class Deps:
             reception_rules=ReceptionRules(
                 signature_required_envs=frozenset(settings.signature_required_envs),
                 max_forms_per_file=settings.max_forms_per_file,
+                max_form_bytes=settings.max_form_bytes,
             ),
         )
 
@@ -364,12 +365,18 @@ def fi_blobs(files: Sequence[asyncpg.Record]) -> list[int]:
 
 
 async def count_forms(
-    conn: asyncpg.Connection, deps: Deps, file_type: str, blobs: list[int]
+    conn: asyncpg.Connection, deps: Deps, file_type: str, blobs: list[int], file_bytes: int
 ) -> int:
     """The check pass over a set's content: raises :class:`ContentRefused`, else the number
     of forms."""
+    rules = deps.reception_rules
+    # A form is no larger than its file: only larger files have forms to measure.
+    measure = rules.max_form_bytes is not None and file_bytes > rules.max_form_bytes
     reader = FormReader(
-        file_type, max_forms=deps.reception_rules.max_forms_per_file, count_only=True
+        file_type,
+        max_forms=rules.max_forms_per_file,
+        max_form_bytes=rules.max_form_bytes if measure else None,
+        count_only=True,
     )
     async for piece in read_blobs(conn, blobs):
         reader.feed(piece)
@@ -398,7 +405,8 @@ async def acknowledge(conn: asyncpg.Connection, deps: Deps, row: asyncpg.Record)
         errors, detail = await signature_errors(conn, deps, row, files)
     if not errors:
         try:
-            count = await count_forms(conn, deps, row["file_type"], fi_blobs(files))
+            fi_bytes = sum(f["size"] for f in files if f["prefix"] == "FI")
+            count = await count_forms(conn, deps, row["file_type"], fi_blobs(files), fi_bytes)
         except ContentRefused as exc:
             errors, detail = (exc.error,), exc.detail
     status = "REFUSED" if errors else ("ACKNOWLEDGED" if row["environment"] == "T" else "ACCEPTED")

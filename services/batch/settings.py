@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from socsec.contracts.topics import FORM_MESSAGE_BYTES
 from socsec.kit.settings import ServiceSettings
 
 
@@ -44,6 +45,15 @@ class BatchSettings(ServiceSettings):
     go_timeout_hours: float = 24.0
     max_parts: int = Field(default=9, ge=1, le=9)
     max_forms_per_file: int | None = None
+    max_form_bytes: int = Field(
+        default=FORM_MESSAGE_BYTES * 3 // 4,
+        ge=64 * 1024,
+        le=FORM_MESSAGE_BYTES * 3 // 4,
+        description="The largest form a file may hold (ACRF-184 above): each form travels "
+        "as one message on batch.forms.v1 (limit 32 MiB), escaped into JSON inside its "
+        "envelope, so a quarter of the limit is kept for that. 24 MiB is a DmfA declaration "
+        "of about 20,000 worker lines.",
+    )
     strict_numeric_sequence: bool = False
     simulation_folder: str = Field(default="INTEST", pattern="^(IN|INTEST)$")
     signature_required_envs: tuple[str, ...] = ("R",)

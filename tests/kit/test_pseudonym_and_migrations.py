@@ -36,7 +36,11 @@ async def test_migrations_apply_once_and_refuse_an_edited_migration(env) -> None
     first = await migrator.migrate(dsn, "dmfa", "socsec.dmfa.migrations")
     planned = [m.id for m in migrator.plan("dmfa", "socsec.dmfa.migrations")]
     assert first == planned
-    assert planned[:2] == ["kit/0001_messaging.sql", "dmfa/0001_schema.sql"]  # kit first
+    assert planned[:3] == [  # the kit's first
+        "kit/0001_messaging.sql",
+        "kit/0002_outbox_failed.sql",
+        "dmfa/0001_schema.sql",
+    ]
     assert await migrator.migrate(dsn, "dmfa", "socsec.dmfa.migrations") == []
 
     conn = await env.connect("dmfa")

@@ -1,16 +1,19 @@
 """`socsec stack up` on a cluster: SOCSEC_TOPIC_PARTITIONS raises the partitions of the
 topics it creates (so more instances of a service share the work), never those of topics
-that must stay in one order (the business clock, dead letters)."""
+that must stay in one order (the business clock, dead letters). Every topic gets the
+message limit of its spec, also one that existed before."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from socsec.contracts.topics import TOPICS
+from socsec.contracts.topics import DEFAULT_MESSAGE_BYTES, FORM_MESSAGE_BYTES, TOPICS, topic
+from socsec.stack import kafka
 from socsec.stack.local import create_topics
 
 
@@ -47,3 +50,31 @@ def test_more_partitions_for_multi_partition_topics_only(infra) -> None:
     assert create_topics(infra.kafka_bootstrap, prefix, partitions=12) == []
     again = asyncio.run(_partitions(infra.kafka_bootstrap, [prefix + "dimona.declarations.v1"]))
     assert again == {prefix + "dimona.declarations.v1": 6}
+
+
+def test_topics_get_their_message_limit_even_when_they_already_exist(infra) -> None:
+    prefix = f"m{uuid.uuid4().hex[:8]}."
+    forms, dead, plain = (
+        prefix + n for n in ("batch.forms.v1", "batch.forms.v1.dlt", "dmfa.silent.v1")
+    )
+    # A stack created before the limit was declared: the forms topic has the broker default.
+    old = dataclasses.replace(topic("batch.forms.v1"), name=forms, max_message_bytes=None)
+    assert kafka.create_topics(infra.kafka_bootstrap, [old]) == [forms]
+
+    created = create_topics(infra.kafka_bootstrap, prefix)
+    assert forms not in created and dead in created
+    # The broker applies a configuration change a moment after acknowledging it.
+    deadline = time.monotonic() + 15
+    while True:
+        configs = kafka.describe_topic_configs(infra.kafka_bootstrap, [forms, dead, plain])
+        if (
+            configs[forms]["max.message.bytes"] == str(FORM_MESSAGE_BYTES)
+            or time.monotonic() > deadline
+        ):
+            break
+        time.sleep(0.2)
+    assert configs[forms]["max.message.bytes"] == str(FORM_MESSAGE_BYTES)
+    assert configs[dead]["max.message.bytes"] == str(FORM_MESSAGE_BYTES)
+    assert int(configs[plain]["max.message.bytes"]) < 2 * DEFAULT_MESSAGE_BYTES
+    # The other settings of the topic survive (AlterConfigs replaces the whole set).
+    assert configs[forms]["cleanup.policy"] == "delete"

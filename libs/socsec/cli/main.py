@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from socsec.cli import clock, contracts, crosscheck, dlt, dmfa, registry, stack
+from socsec.cli import clock, contracts, crosscheck, dlt, dmfa, outbox, registry, stack
 from socsec.cli.demo import demo_command
 from socsec.cli.run import run
 from socsec.cli.send import send_command
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.add_typer(stack.app, name="stack")
 app.add_typer(clock.app, name="clock")
 app.add_typer(dlt.app, name="dlt")
+app.add_typer(outbox.app, name="outbox")
 app.add_typer(contracts.app, name="contracts")
 app.add_typer(registry.app, name="registry")
 app.add_typer(crosscheck.app, name="crosscheck")

@@ -93,9 +93,9 @@ _GIVEN = (
     "Adam",
 )
 
-#: The largest employer of the world: one DmfA declaration stays well under the 1 MiB a
-#: Kafka message may hold by default (a batch form is published as one message).
-MAX_EMPLOYER_SIZE = 400
+#: The largest employer of the world: its DmfA declaration (about 3 MB) is larger than a
+#: default Kafka message and well under the 24 MiB a batch form may hold.
+MAX_EMPLOYER_SIZE = 2500
 
 #: Worker kinds and their shares of the population.
 KINDS = (("WHITE", 0.46), ("BLUE", 0.30), ("STUDENT", 0.16), ("FLEXI", 0.04), ("EXTRA", 0.04))

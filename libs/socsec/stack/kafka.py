@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError, for_code
 
 from socsec.stack import maven, processes
 from socsec.stack.processes import ProcessRecord, StackProcessError
@@ -349,7 +349,39 @@ def _topic_configs(spec: Any) -> dict[str, str]:
     retention_ms = getattr(spec, "retention_ms", None)
     if retention_ms is not None:
         configs["retention.ms"] = str(int(retention_ms))
+    max_message_bytes = getattr(spec, "max_message_bytes", None)
+    if max_message_bytes is not None:
+        configs["max.message.bytes"] = str(int(max_message_bytes))
     return configs
+
+
+async def _raise_message_limits(admin: AIOKafkaAdminClient, specs: list[Any]) -> None:
+    """Give existing topics the ``max.message.bytes`` of their spec (a stack created before
+    the limit was declared would otherwise refuse the large messages)."""
+    wanted = {s.name: s for s in specs if getattr(s, "max_message_bytes", None) is not None}
+    if not wanted:
+        return
+    current = await _configs(admin, list(wanted))
+    stale = [
+        spec
+        for name, spec in wanted.items()
+        if current[name].get("max.message.bytes") != str(spec.max_message_bytes)
+    ]
+    if stale:
+        # AlterConfigs replaces the topic's whole configuration: send all of it.
+        responses = await admin.alter_configs(
+            [
+                ConfigResource(ConfigResourceType.TOPIC, s.name, configs=_topic_configs(s))
+                for s in stale
+            ]
+        )
+        for response in responses:
+            for code, message, _, name in response.resources:
+                if code != 0:
+                    raise KafkaError(
+                        f"setting max.message.bytes of {name}: {for_code(code).__name__} {message}"
+                    )
+        log.info("raised max.message.bytes of %s", ", ".join(s.name for s in stale))
 
 
 async def _create_topics(
@@ -360,35 +392,44 @@ async def _create_topics(
         await admin.start()
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
-        if not missing:
-            return []
-        new = [
-            NewTopic(
-                name=s.name,
-                num_partitions=int(s.partitions),
-                replication_factor=replication_factor,
-                topic_configs=_topic_configs(s),
-            )
-            for s in missing
-        ]
-        response = await admin.create_topics(new, timeout_ms=int(timeout_s * 1000))
         created: list[str] = []
-        failures: list[str] = []
-        for entry in response.topic_errors:
-            name, code = entry[0], entry[1]
-            message = entry[2] if len(entry) > 2 else None
-            if code == 0:
-                created.append(name)
-                continue
-            error = for_code(code)
-            if error is TopicAlreadyExistsError:
-                continue  # created by someone else in between: exactly what we wanted
-            failures.append(f"{name}: {error.__name__} {message or ''}".rstrip())
-        if failures:
-            raise KafkaError(f"creating topics on {bootstrap} failed: " + "; ".join(failures))
+        if missing:
+            created = await _create_missing(admin, missing, replication_factor, timeout_s)
+        # Those that existed, also those created by someone else in between.
+        await _raise_message_limits(admin, [s for s in specs if s.name not in created])
         return created
     finally:
         await admin.close()
+
+
+async def _create_missing(
+    admin: AIOKafkaAdminClient, missing: list[Any], replication_factor: int, timeout_s: float
+) -> list[str]:
+    new = [
+        NewTopic(
+            name=s.name,
+            num_partitions=int(s.partitions),
+            replication_factor=replication_factor,
+            topic_configs=_topic_configs(s),
+        )
+        for s in missing
+    ]
+    response = await admin.create_topics(new, timeout_ms=int(timeout_s * 1000))
+    created: list[str] = []
+    failures: list[str] = []
+    for entry in response.topic_errors:
+        name, code = entry[0], entry[1]
+        message = entry[2] if len(entry) > 2 else None
+        if code == 0:
+            created.append(name)
+            continue
+        error = for_code(code)
+        if error is TopicAlreadyExistsError:
+            continue  # created by someone else in between: exactly what we wanted
+        failures.append(f"{name}: {error.__name__} {message or ''}".rstrip())
+    if failures:
+        raise KafkaError("creating topics failed: " + "; ".join(failures))
+    return created
 
 
 def create_topics(
@@ -400,9 +441,10 @@ def create_topics(
 ) -> list[str]:
     """Create the topics of ``specs`` that do not exist yet; return the names created.
 
-    Topics that exist are left exactly as they are (partitions and configuration are not
-    reconciled), so running this at every start is safe. A spec needs ``name``, ``partitions``
-    and ``compacted``; an optional ``retention_ms`` sets ``retention.ms``.
+    Topics that exist keep their partitions and configuration, except ``max.message.bytes``,
+    which is set to the spec's, so running this at every start is safe. A spec needs
+    ``name``, ``partitions`` and ``compacted``; an optional ``retention_ms`` sets
+    ``retention.ms`` and an optional ``max_message_bytes`` sets ``max.message.bytes``.
     """
     spec_list = list(specs)
     if not spec_list:
@@ -418,23 +460,42 @@ def create_topics(
     return created
 
 
+async def _configs(
+    admin: AIOKafkaAdminClient, topics: list[str], wait_s: float = 15
+) -> dict[str, dict[str, str]]:
+    """The configuration of each topic; a topic just created is unknown to the broker for a
+    moment, so an unknown topic is asked again for up to ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        responses = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name) for name in topics]
+        )
+        result: dict[str, dict[str, str]] = {}
+        failures: list[str] = []
+        unknown = False
+        for response in responses:
+            for resource in response.resources:
+                code, message, name, entries = resource[0], resource[1], resource[3], resource[4]
+                if code == 0:
+                    result[name] = {entry[0]: entry[1] for entry in entries}
+                    continue
+                error = for_code(code)
+                unknown = unknown or error is UnknownTopicOrPartitionError
+                failures.append(f"describing topic {name}: {error.__name__} {message or ''}")
+        if not failures:
+            return result
+        if not unknown or time.monotonic() > deadline:
+            raise KafkaError("; ".join(failures))
+        await asyncio.sleep(0.2)
+
+
 async def _describe(bootstrap: str, topics: list[str]) -> dict[str, dict[str, str]]:
     admin = _admin(bootstrap)
     try:
         await admin.start()
-        responses = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, name) for name in topics]
-        )
+        return await _configs(admin, topics)
     finally:
         await admin.close()
-    result: dict[str, dict[str, str]] = {}
-    for response in responses:
-        for resource in response.resources:
-            code, message, name, entries = resource[0], resource[1], resource[3], resource[4]
-            if code != 0:
-                raise KafkaError(f"describing topic {name}: {for_code(code).__name__} {message}")
-            result[name] = {entry[0]: entry[1] for entry in entries}
-    return result
 
 
 def describe_topic_configs(bootstrap: str, topics: Iterable[str]) -> dict[str, dict[str, str]]:

@@ -42,6 +42,9 @@ class ReceptionRules:
 
     signature_required_envs: frozenset[str] = frozenset({"R"})
     max_forms_per_file: int | None = None  # ACRF-172, off by default
+    #: The largest form the channel carries (ACRF-184 above): each form travels as one
+    #: message on ``batch.forms.v1``, whose limit it must fit with its envelope.
+    max_form_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -194,8 +197,9 @@ class FormReader:
     checks the end. Every defect raises :class:`ContentRefused` with its ACRF error: XML not
     well formed (102), a schema the root's location does not name (088), a root other than
     the one of the file type (089), something other than forms under the root (163), no
-    form (134) or more than ``max_forms`` (172). Elements are cleared as soon as a form is
-    handed out, so memory does not grow with the file.
+    form (134), more than ``max_forms`` (172) or a form above ``max_form_bytes`` (184).
+    Elements are cleared as soon as a form is handed out, so memory does not grow with the
+    file.
 
     Only the end of each ``Form`` reaches Python: the root is read by a second parser fed
     the first bytes only, because an event per element would cost more than the parsing.
@@ -204,10 +208,16 @@ class FormReader:
     HEAD_SLICE = 4096
 
     def __init__(
-        self, file_type: str, *, max_forms: int | None = None, count_only: bool = False
+        self,
+        file_type: str,
+        *,
+        max_forms: int | None = None,
+        max_form_bytes: int | None = None,
+        count_only: bool = False,
     ) -> None:
         self.expected_root = ROOTS[file_type]
         self.max_forms = max_forms
+        self.max_form_bytes = max_form_bytes
         # The check pass before the ACRF only counts: serialising costs as much as parsing.
         self.count_only = count_only
         self.count = 0
@@ -251,6 +261,14 @@ class FormReader:
         self.count += 1
         if self.max_forms is not None and self.count > self.max_forms:
             raise ContentRefused("ACRF-172", f"more than {self.max_forms} forms")
+        if self.max_form_bytes is not None:
+            size = len(etree.tostring(form, with_tail=False))
+            if size > self.max_form_bytes:
+                raise ContentRefused(
+                    "ACRF-184",
+                    f"form {self.count} is {size} bytes; a form may hold at most "
+                    f"{self.max_form_bytes} bytes",
+                )
         read = None
         if not self.count_only:
             read = ReadForm(
