@@ -4,6 +4,11 @@ be put back once its cause is fixed."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from kit.conftest import TOPIC, eventually
 from kit.test_delivery import publish, topic_event_ids
 
@@ -14,8 +19,21 @@ from socsec.kit.outbox import Outbox, failed_events, retry_failed
 LARGE = "x" * (2 * DEFAULT_MESSAGE_BYTES)
 
 
+def outbox_cli(env, tmp_path: Path, *args: str) -> str:
+    """``socsec outbox ...`` as an operator runs it, on the dimona role's database."""
+    result = subprocess.run(
+        [sys.executable, "-m", "socsec", "outbox", *args, "--data-dir", str(tmp_path / "none")],
+        env={**os.environ, "DATABASE_URL": env.dsns["dimona"], "COLUMNS": "250"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 async def test_an_event_above_its_topics_limit_is_set_aside_and_the_rest_go_on(
-    env, db, workers
+    env, db, workers, tmp_path: Path
 ) -> None:
     assert topic(TOPIC).message_limit == DEFAULT_MESSAGE_BYTES
     too_large = await publish(db, env, "123456749", 1, blob=LARGE)
@@ -42,10 +60,28 @@ async def test_an_event_above_its_topics_limit_is_set_aside_and_the_rest_go_on(
         == 0
     )
 
+    # An operator sees it, with the broker's reason.
+    listing = outbox_cli(env, tmp_path, "list", "--service", "dimona")
+    [row] = [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in listing.splitlines()
+        if "kit.test" in line
+    ]
+    assert row[:5] == [
+        "dimona",
+        str(failed["id"]),
+        "kit.test",
+        env.topic(TOPIC),
+        str(failed["size"]),
+    ]
+    assert row[6].startswith("MessageSizeTooLargeError")
+
     # Put back while the cause remains: refused again, set aside again, nothing lost.
-    assert await retry_failed(db) == 1
+    assert "1 event(s) of dimona put back" in outbox_cli(env, tmp_path, "retry", "dimona")
     [again] = await eventually(set_aside, what="the retried event set aside again")
     assert again["event_id"] == too_large.event_id and again["id"] > failed["id"]
+    assert await retry_failed(db, [again["id"] + 1]) == 0  # no such event: nothing moves
+    assert [e["id"] for e in await failed_events(db)] == [again["id"]]
 
 
 async def test_a_form_sized_event_reaches_the_forms_topic(env, db, workers) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import typer
@@ -19,9 +20,17 @@ app = typer.Typer(
 
 
 def _databases(data_dir: Path | None, service: str | None) -> dict[str, str]:
+    """The DSN of each service to look at: the stack's, or ``DATABASE_URL`` for the one
+    ``service`` named when there is no stack."""
     state = stack_for(data_dir).load()
     if state is None or not state.service_database_urls:
-        err.print("[red]No stack found[/] (no .socsec/stack.json). Run [bold]socsec stack up[/].")
+        dsn = os.environ.get("SOCSEC_DATABASE_URL") or os.environ.get("DATABASE_URL")
+        if dsn and service:
+            return {service: dsn}
+        err.print(
+            "[red]No stack found[/] (no .socsec/stack.json). Run [bold]socsec stack up[/], or "
+            "set DATABASE_URL to a service role's DSN and name the service with --service."
+        )
         raise typer.Exit(2)
     urls = dict(state.service_database_urls)
     if service is None:
