@@ -85,7 +85,7 @@ BASE = "/REST/dimona/v2"
 TOKEN_PATH = "/REST/oauth/v5/token"
 
 #: Closed-loop clients of phase (1), spread over the demo organisations.
-CLIENTS = 64
+CLIENTS = 160
 #: The dimona service as two processes (``SOCSEC_ROLE=api`` and ``processor``) rather
 #: than one running both roles.
 SPLIT_ROLES = True
@@ -124,7 +124,7 @@ class Polling:
 #: Coarser in (1), where every poll takes CPU from the service, finer in (2), whose
 #: figure is a latency.
 POLLING = {
-    "max_throughput": Polling(first_s=0.1, every_s=0.1),
+    "max_throughput": Polling(first_s=0.3, every_s=0.1),
     "paced": Polling(first_s=0.05, every_s=0.05, max_s=0.2),
 }
 #: A declaration not processed within this many seconds counts as an error.
