@@ -1,8 +1,9 @@
-"""Helpers of the kit tests: worker processes and the kit_effects table."""
+"""Helpers of the kit tests: worker processes, the kit_effects table and the command line."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -104,3 +105,24 @@ async def eventually(check: Callable[[], object], timeout: float = 30, what: str
             return last
         await asyncio.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what or check}: last={last!r}")
+
+
+def run_cli(env, *args: str, data_dir: Path, **variables: str) -> str:
+    """``socsec ARGS --data-dir DATA_DIR`` as a separate process, as an operator runs it, on
+    the test's Kafka and topic prefix (plus ``variables``); its output, once it succeeded."""
+    process_env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": env.bootstrap,
+        "SOCSEC_TOPIC_PREFIX": env.prefix,
+        "COLUMNS": "250",
+        **variables,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "socsec", *args, "--data-dir", str(data_dir)],
+        env=process_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
-from kit.conftest import TOPIC, eventually
+from kit.conftest import TOPIC, eventually, run_cli
 from kit.test_delivery import effects, publish
 
 from socsec.kit import dlt
@@ -69,24 +66,6 @@ async def test_broker_down_ten_seconds_loses_nothing_and_keeps_key_order(
             assert seqs == sorted(seqs), f"events of key {key} applied out of order"
     finally:
         node.stop(record)
-
-
-def run_cli(env, *args: str, data_dir: Path) -> str:
-    process_env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": env.bootstrap,
-        "SOCSEC_TOPIC_PREFIX": env.prefix,
-        "COLUMNS": "200",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "socsec", *args, "--data-dir", str(data_dir)],
-        env=process_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 async def test_poison_message_dead_lettered_after_n_attempts_then_replayed_once_fixed(

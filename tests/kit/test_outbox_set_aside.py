@@ -4,12 +4,9 @@ be put back once its cause is fixed."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from kit.conftest import TOPIC, eventually
+from kit.conftest import TOPIC, eventually, run_cli
 from kit.test_delivery import publish, topic_event_ids
 
 from socsec.contracts.topics import DEFAULT_MESSAGE_BYTES, FORM_MESSAGE_BYTES, topic
@@ -20,16 +17,10 @@ LARGE = "x" * (2 * DEFAULT_MESSAGE_BYTES)
 
 
 def outbox_cli(env, tmp_path: Path, *args: str) -> str:
-    """``socsec outbox ...`` as an operator runs it, on the dimona role's database."""
-    result = subprocess.run(
-        [sys.executable, "-m", "socsec", "outbox", *args, "--data-dir", str(tmp_path / "none")],
-        env={**os.environ, "DATABASE_URL": env.dsns["dimona"], "COLUMNS": "250"},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    """``socsec outbox ...`` on the dimona role's database, without a stack."""
+    return run_cli(
+        env, "outbox", *args, data_dir=tmp_path / "none", DATABASE_URL=env.dsns["dimona"]
     )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 async def test_an_event_above_its_topics_limit_is_set_aside_and_the_rest_go_on(
