@@ -672,7 +672,7 @@ class Demo:
     async def settle(self, quiet_s: float | None = None, within_s: float = 900.0) -> None:
         """Until the stack has nothing left to do: every outbox sent, every consumer group
         caught up, and a few periodic ticks passed on the business time just set."""
-        from socsec.demo.settle import pending_work
+        from socsec.demo.settle import pending_work, set_aside
 
         quiet_s = self.pace if quiet_s is None else quiet_s
         deadline = time.monotonic() + within_s
@@ -685,6 +685,12 @@ class Demo:
             elif calm_since is None:
                 calm_since = now
             elif now - calm_since >= quiet_s:
+                refused = await set_aside(self.state)
+                if refused:
+                    # The year would go on without these events: stop and say so.
+                    raise DemoError(
+                        f"the broker refused events for good: {refused} (see socsec outbox list)"
+                    )
                 return
             if now > deadline:
                 raise DemoError(f"the stack did not settle in {within_s:.0f} s: {busy}")

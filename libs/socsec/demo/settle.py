@@ -12,21 +12,31 @@ from aiokafka.admin import AIOKafkaAdminClient
 from socsec.stack.local import StackState
 
 
-async def unsent_outbox(state: StackState) -> dict[str, int]:
-    """Per service, the outbox rows not yet published."""
+async def _count_per_service(state: StackState, query: str) -> dict[str, int]:
+    """Per service, the non-zero count ``query`` gives (``{schema}`` is its schema)."""
     out: dict[str, int] = {}
     for service, dsn in state.service_database_urls.items():
         with contextlib.suppress(OSError, asyncpg.PostgresError):
             conn = await asyncpg.connect(dsn, timeout=10)
             try:
-                count = await conn.fetchval(
-                    f'SELECT count(*) FROM "{service}".outbox WHERE sent_at IS NULL'
-                )
+                count = await conn.fetchval(query.format(schema=f'"{service}"'))
             finally:
                 await conn.close()
             if count:
                 out[service] = int(count)
     return out
+
+
+async def unsent_outbox(state: StackState) -> dict[str, int]:
+    """Per service, the outbox rows not yet published."""
+    return await _count_per_service(
+        state, "SELECT count(*) FROM {schema}.outbox WHERE sent_at IS NULL"
+    )
+
+
+async def set_aside(state: StackState) -> dict[str, int]:
+    """Per service, the events its relay set aside because the broker refused them."""
+    return await _count_per_service(state, "SELECT count(*) FROM {schema}.outbox_failed")
 
 
 async def consumer_lag(state: StackState) -> dict[str, int]:
