@@ -93,6 +93,7 @@ async def test_a_form_above_the_channel_limit_is_refused_with_acrf_184(env, tmp_
         assert acrf["acrf"]["resultCode"] == 0
         [error] = acrf["acrf"]["errors"]
         assert error["id"] == "ACRF-184"
+        assert error["nl"] == "De grootte van het bestand overschrijdt de opgelegde grens"
         assert "form 2 is" in acrf["acrf"]["detail"] and "131072 bytes" in acrf["acrf"]["detail"]
         document = assert_valid(await batch.out(acrf["acrf"]["fileName"]), "ACRF_20231.xsd")
         assert document.findtext("Form/ReceptionResult/ErrorID") == "ACRF-184"

@@ -156,6 +156,11 @@ ACRF_ERRORS: dict[str, tuple[str, str, str]] = {
         "Het aantal aangiften in het bestand is groter dan het toegelaten aantal",
         "more forms than allowed",
     ),
+    "184": (
+        "La taille du fichier est supérieure à la limite imposée",
+        "De grootte van het bestand overschrijdt de opgelegde grens",
+        "a form larger than the channel carries",
+    ),
 }
 
 
