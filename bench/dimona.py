@@ -21,9 +21,10 @@ Generated workers are unknown to the worker register: the dimona service runs wi
 ``SOCSEC_UNKNOWN_SSIN_POLICY=accept`` (otherwise each IN would wait for an identification).
 
 Phases, after an untimed warm-up: (1) maximum throughput, ``CLIENTS`` closed-loop clients;
-(2) half of (1)'s rate, paced (open-loop arrivals), for the latency POST → result. A raw
-aiokafka end-to-end run (``bench.messaging.raw_kafka``) on the same stack, before the
-services start, gives the baseline the result is compared with. Sizes follow ``-n N``: (1)
+(2) half the goal rate (250/s), or half of (1)'s when that is higher, paced (open-loop
+arrivals), for the latency POST → result. A raw aiokafka end-to-end run
+(``bench.messaging.raw_kafka``) on the same stack, before the services start, gives the
+baseline the result is compared with. Sizes follow ``-n N``: (1)
 stops after N/5 declarations or ``PHASE1_MAX_S``, (2) runs ``PHASE2_S`` at most N/10, the
 baseline sends N/5 messages; the other knobs are the constants below.
 
@@ -1131,7 +1132,8 @@ async def _run(env: BenchEnv, opts: BenchOptions) -> ScenarioReport:
         )
         one.update(await server_side(env.dsns[NAME], [s.declaration_id for s in tally1.samples]))
 
-        offered = max(1.0, (one["per_s"] or 0) / 2)
+        # The goal's rate for (2) is half of 500/s; half of (1) when (1) does better.
+        offered = max(GOAL_RATE / 2, (one["per_s"] or 0) / 2)
         count2 = max(50, min(phase2_cap, round(offered * PHASE2_S)))
         with console.status(f"(2) paced at {offered:.0f}/s, {count2:,} declarations…"):
             cpu.start()
@@ -1191,8 +1193,8 @@ async def _run(env: BenchEnv, opts: BenchOptions) -> ScenarioReport:
             value=fmt_rate(one["per_s"], "decl/s"),
         ),
         Goal(
-            description=f"(2) p99 POST → result < {GOAL_P99_MS:.0f} ms at half of (1), "
-            f"which must be ≥ {half:.0f}/s",
+            description=f"(2) p99 POST → result < {GOAL_P99_MS:.0f} ms at {half:.0f}/s "
+            "(half of (1) when higher)",
             met=p99 is not None and p99 < GOAL_P99_MS and offered >= half,
             value="—" if p99 is None else f"{p99:.0f} ms at {offered:.0f}/s",
         ),
@@ -1212,11 +1214,6 @@ async def _run(env: BenchEnv, opts: BenchOptions) -> ScenarioReport:
         )
     if dropped:
         notes.append(f"client/employer pairs still refused by the read model: {dropped}")
-    if offered < half:
-        notes.append(
-            f"(2) ran at half of (1)'s rate, {offered:.0f}/s, below {half:.0f}/s: the latency "
-            "goal cannot be met at the goal's rate."
-        )
     return ScenarioReport(
         scenario=NAME, results=results, goals=goals, notes=notes, tables=[_table(results)]
     )
