@@ -147,6 +147,16 @@ def service_asyncapi(runtime: ServiceRuntime) -> dict[str, Any]:
     return document
 
 
+def next_page_url(request: Request, page: int, page_size: int, more: bool) -> str | None:
+    """The ``next`` link of a paged list: the same URL and query with the following page,
+    or ``None`` on the last page."""
+    if not more:
+        return None
+    params = dict(request.query_params) | {"page": str(page + 1), "pageSize": str(page_size)}
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"{str(request.base_url).rstrip('/')}{request.url.path}?{query}"
+
+
 class _MetricsMiddleware:
     """Request count and latency per route template, as a plain ASGI middleware (Starlette's
     ``BaseHTTPMiddleware`` costs about 0.2 ms a request)."""

@@ -27,7 +27,7 @@ from socsec.kit.auth import (
     Principal,
     require_any_scope,
 )
-from socsec.kit.http import get_runtime
+from socsec.kit.http import get_runtime, next_page_url
 from socsec.kit.runtime import ServiceRuntime
 
 BASE = "/crosscheck/v1"
@@ -109,14 +109,6 @@ def _employer(text: str) -> str:
     return number
 
 
-def _next(request: Request, page: int, page_size: int, more: bool) -> str | None:
-    if not more:
-        return None
-    params = dict(request.query_params) | {"page": str(page + 1), "pageSize": str(page_size)}
-    query = "&".join(f"{k}={v}" for k, v in params.items())
-    return f"{str(request.base_url).rstrip('/')}{request.url.path}?{query}"
-
-
 @router.get("/mismatches", summary="Mismatch instances per employer, quarter and seat")
 async def list_mismatches(
     request: Request,
@@ -156,7 +148,7 @@ async def list_mismatches(
     return JSONResponse(
         {
             "items": [mismatch_item(r) for r in rows[:page_size]],
-            "next": _next(request, page, page_size, len(rows) > page_size),
+            "next": next_page_url(request, page, page_size, len(rows) > page_size),
         }
     )
 
@@ -330,5 +322,5 @@ async def list_yearly_mismatches(
         for r in rows[:page_size]
     ]
     return JSONResponse(
-        {"items": items, "next": _next(request, page, page_size, len(rows) > page_size)}
+        {"items": items, "next": next_page_url(request, page, page_size, len(rows) > page_size)}
     )

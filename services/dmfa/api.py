@@ -35,7 +35,7 @@ from socsec.kit.auth import (
     require_scopes,
 )
 from socsec.kit.clock import BRUSSELS
-from socsec.kit.http import get_runtime
+from socsec.kit.http import get_runtime, next_page_url
 from socsec.kit.runtime import ServiceRuntime
 
 BASE = "/dmfa/v1"
@@ -325,11 +325,7 @@ async def list_anomalies(
             limit=page_size + 1,
         )
     items = [_anomaly_item(r) for r in rows[:page_size]]
-    next_url = None
-    if len(rows) > page_size:
-        params = dict(request.query_params) | {"page": str(page + 1), "pageSize": str(page_size)}
-        query = "&".join(f"{k}={v}" for k, v in params.items())
-        next_url = _href(request, f"/anomalies?{query}")
+    next_url = next_page_url(request, page, page_size, len(rows) > page_size)
     return JSONResponse({"items": items, "next": next_url})
 
 

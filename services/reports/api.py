@@ -28,7 +28,7 @@ from socsec.kit.auth import (
     Principal,
     require_any_scope,
 )
-from socsec.kit.http import get_runtime
+from socsec.kit.http import get_runtime, next_page_url
 from socsec.kit.runtime import ServiceRuntime
 from socsec.reports import handlers
 from socsec.reports import repository as repo
@@ -116,14 +116,6 @@ def report_item(row: Any) -> dict[str, Any]:
     }
 
 
-def _next(request: Request, page: int, page_size: int, more: bool) -> str | None:
-    if not more:
-        return None
-    params = dict(request.query_params) | {"page": str(page + 1), "pageSize": str(page_size)}
-    query = "&".join(f"{k}={v}" for k, v in params.items())
-    return f"{str(request.base_url).rstrip('/')}{request.url.path}?{query}"
-
-
 @router.get("/reports", summary="Reports by state, kind, period and due date")
 async def list_reports(
     request: Request,
@@ -170,7 +162,7 @@ async def list_reports(
     return JSONResponse(
         {
             "items": [report_item(r) for r in rows[:page_size]],
-            "next": _next(request, page, page_size, len(rows) > page_size),
+            "next": next_page_url(request, page, page_size, len(rows) > page_size),
         }
     )
 

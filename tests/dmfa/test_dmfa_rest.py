@@ -267,6 +267,16 @@ async def test_a_modification_resolves_what_it_corrects_with_its_lifetime(dmfa, 
     by_employer = (await dmfa.http.get(f"{BASE}/anomalies", params={"employer": NSSO_C})).json()
     states = sorted((i["errorId"], i["state"]) for i in by_employer["items"])
     assert ("00046-314", "RESOLVED") in states and ("00085-044", "RESOLVED") in states
+    # Page by page, each page linking to the next with the same criteria.
+    pages, url = [], f"{BASE}/anomalies"
+    params: dict | None = {"employer": NSSO_C, "pageSize": "1"}
+    while url:
+        page = (await dmfa.http.get(url, params=params)).json()
+        pages.append(page["items"])
+        url, params = page["next"], None
+        assert url is None or f"employer={NSSO_C}" in url
+    assert [len(items) for items in pages] == [1] * len(by_employer["items"])
+    assert [items[0] for items in pages] == by_employer["items"]
     by_secretariat = await dmfa.http.get(
         f"{BASE}/anomalies", params={"secretariat": "M-EXEMPLUM", "quarter": "2025-1"}
     )
