@@ -694,6 +694,31 @@ def _noti_form(deps: Deps, noti: NotiFile, file_type: str, result: asyncpg.Recor
     return dmfa_form(noti, echo, dmfa, _employer_facts(deps, dmfa.employer_nsso))
 
 
+async def _record_answer(
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    name: str,
+    kind: str,
+    writer: BlobWriter,
+    forms: int,
+    now: datetime,
+) -> None:
+    """Register an answer file (NOTI or PID) of the set ``row`` once its content is stored."""
+    await repo.insert_out_file(
+        conn,
+        name=name,
+        kind=kind,
+        set_id=row["id"],
+        sender=row["sender"],
+        environment=row["environment"],
+        blob_id=writer.blob_id,
+        size=writer.size,
+        forms=forms,
+        created_at=now,
+    )
+    log.info("ticket %s: %s with %d form(s)", row["ticket"], name, forms)
+
+
 async def write_noti(conn: asyncpg.Connection, deps: Deps, row: asyncpg.Record) -> str | None:
     """Write the next NOTI file of a published set when there is one to write: the first
     once every form has a result (FA, or PA for a provisional one), later ones with the
@@ -719,19 +744,7 @@ async def write_noti(conn: asyncpg.Connection, deps: Deps, row: asyncpg.Record) 
         await writer.write(NOTI_TAIL)
         await writer.close()
         await repo.mark_reported(conn, row["ticket"])
-        await repo.insert_out_file(
-            conn,
-            name=name,
-            kind="NOTI",
-            set_id=row["id"],
-            sender=row["sender"],
-            environment=row["environment"],
-            blob_id=writer.blob_id,
-            size=writer.size,
-            forms=written,
-            created_at=now,
-        )
-        log.info("ticket %s: %s with %d form(s)", row["ticket"], name, written)
+        await _record_answer(conn, row, name, "NOTI", writer, written, now)
     after = await repo.result_counts(conn, row["ticket"])
     answered = after["results"] >= (row["form_count"] or 0) and after["not_final"] == 0
     if answered and await _pid_done(conn, deps, row):
@@ -788,19 +801,7 @@ async def write_pid(
     await writer.write(PID_TAIL)
     await writer.close()
     name = await _out_name(conn, deps, "DPID", row["environment"])
-    await repo.insert_out_file(
-        conn,
-        name=name,
-        kind="DPID",
-        set_id=row["id"],
-        sender=row["sender"],
-        environment=row["environment"],
-        blob_id=writer.blob_id,
-        size=writer.size,
-        forms=written,
-        created_at=now,
-    )
-    log.info("ticket %s: %s with %d form(s)", row["ticket"], name, written)
+    await _record_answer(conn, row, name, "DPID", writer, written, now)
     return name
 
 
