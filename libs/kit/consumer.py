@@ -47,6 +47,10 @@ _tracer = trace.get_tracer("socsec.kit.consumer")
 
 _TRACK = """INSERT INTO processed_messages (consumer, event_id, topic, partition, "offset")
              VALUES ($1, $2, $3, $4, $5)"""
+#: The tracking records of a whole batch in one statement (one row per event).
+_TRACK_MANY = """INSERT INTO processed_messages (consumer, event_id, topic, partition, "offset")
+                 SELECT $1, e.*
+                   FROM unnest($2::uuid[], $3::text[], $4::integer[], $5::bigint[]) AS e"""
 
 DLT_HEADERS = (
     "x-dlt-error",
@@ -80,6 +84,9 @@ Handler = Callable[[asyncpg.Connection, Message], Awaitable[None]]
 #: handled before), before the first of them: to load or lock what they all need in one
 #: round trip instead of one per message.
 BatchHook = Callable[[asyncpg.Connection, list[Message]], Awaitable[None]]
+#: Called in the batch's transaction after the last handler of the batch, before its
+#: tracking records and commit: to write in one statement what the handlers gathered.
+AfterBatchHook = Callable[[asyncpg.Connection], Awaitable[None]]
 
 
 class PoisonMessage(Exception):
@@ -134,10 +141,12 @@ class IdempotentConsumer:
         batch_size: int = 1000,
         traced: bool = True,
         before_batch: BatchHook | None = None,
+        after_batch: AfterBatchHook | None = None,
         fetch_wait_ms: int | None = None,
     ) -> None:
         self.db = db
         self.before_batch = before_batch
+        self.after_batch = after_batch
         self.broker = broker
         self.name = name
         self.topic = topic
@@ -203,44 +212,35 @@ class IdempotentConsumer:
 
     async def _handle_batch(self, items: list[tuple[ConsumerRecord, Message]]) -> None:
         async with self.db.transaction() as conn:
-            ids = [m.envelope.event_id for _, m in items]
-            done = {
+            # The tracking records first, in one statement: those it inserts are the
+            # messages to handle, the others were handled before. A failure rolls them
+            # back with the handlers' effects.
+            claimed = {
                 r["event_id"]
                 for r in await conn.fetch(
-                    """SELECT event_id FROM processed_messages
-                        WHERE consumer = $1 AND event_id = ANY($2::uuid[])""",
+                    _TRACK_MANY + " ON CONFLICT DO NOTHING RETURNING event_id",
                     self.name,
-                    ids,
+                    [message.envelope.event_id for _, message in items],
+                    [message.topic for _, message in items],
+                    [message.partition for _, message in items],
+                    [message.offset for _, message in items],
                 )
             }
             todo = []
             for record, message in items:
                 event_id = message.envelope.event_id
-                if event_id in done:
+                if event_id not in claimed:
                     self.stats.skipped += 1
                     continue
-                done.add(event_id)
+                claimed.discard(event_id)  # the same event twice in a batch: handled once
                 todo.append((record, message))
             if todo and self.before_batch is not None:
                 await self.before_batch(conn, [message for _, message in todo])
-            tracked = []
             for record, message in todo:
                 await self._call(conn, record, message)
-                tracked.append(
-                    (
-                        self.name,
-                        message.envelope.event_id,
-                        message.topic,
-                        message.partition,
-                        message.offset,
-                    )
-                )
-            if tracked:
-                await conn.executemany(
-                    _TRACK,
-                    tracked,
-                )
-        self.stats.handled += len(tracked)
+            if todo and self.after_batch is not None:
+                await self.after_batch(conn)
+        self.stats.handled += len(todo)
 
     async def _call(
         self, conn: asyncpg.Connection, record: ConsumerRecord, message: Message
@@ -297,6 +297,8 @@ class IdempotentConsumer:
                     if self.before_batch is not None:
                         await self.before_batch(conn, [message])
                     await self._call(conn, record, message)
+                    if self.after_batch is not None:
+                        await self.after_batch(conn)
                 self.stats.handled += 1
                 return
             except Exception as exc:

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from socsec.kit import migrator
 from socsec.kit.authz import AUTHZ_TOPICS, AuthorizationReadModel, Authorizer
 from socsec.kit.clock import CLOCK_TOPIC, BusinessClock, Clock
-from socsec.kit.consumer import BatchHook, Handler, IdempotentConsumer
+from socsec.kit.consumer import AfterBatchHook, BatchHook, Handler, IdempotentConsumer
 from socsec.kit.db import Database
 from socsec.kit.follower import TopicFollower
 from socsec.kit.logging import setup_logging
@@ -132,10 +132,12 @@ class ServiceRuntime:
         *,
         name: str | None = None,
         before_batch: BatchHook | None = None,
+        after_batch: AfterBatchHook | None = None,
         fetch_wait_ms: int | None = None,
     ) -> IdempotentConsumer:
         """Register an idempotent consumer of a contract topic (before :meth:`start`);
-        ``before_batch`` sees each batch's messages first (see :data:`BatchHook`)."""
+        ``before_batch`` sees each batch's messages first (see :data:`BatchHook`),
+        ``after_batch`` closes it after its last handler (see :data:`AfterBatchHook`)."""
         consumer_name = f"{self.name}.{name or handler.__name__}"
         consumer = IdempotentConsumer(
             db=self.db,
@@ -150,6 +152,7 @@ class ServiceRuntime:
             batch_size=self.settings.consumer_batch_size,
             traced=self.tracing.enabled,
             before_batch=before_batch,
+            after_batch=after_batch,
             fetch_wait_ms=fetch_wait_ms,
         )
         self.consumers.append(consumer)

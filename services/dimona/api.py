@@ -98,8 +98,11 @@ async def post_declaration(request: Request, principal: Principal = DeclarantAut
     except BadRequest as exc:
         return problem(400, "Bad Request", exc.detail, invalidParams=exc.invalid_params)
     async with runtime.db.connection() as conn:
-        declaration_id, period_employer = await repo.new_declaration(
-            conn, declaration.period_id if declaration.kind != Kind.IN else None
+        declaration_id = await _deps(runtime).numbers.next(conn)
+        period_employer = (
+            await repo.period_employer(conn, declaration.period_id)
+            if declaration.kind != Kind.IN
+            else None
         )
         declaration = dataclasses.replace(declaration, declaration_id=declaration_id)
         tag_declaration(declaration_id=declaration_id)
@@ -108,7 +111,7 @@ async def post_declaration(request: Request, principal: Principal = DeclarantAut
             principal.organisation, employer, Scope.DIMONA, runtime.clock.today()
         ):
             return problem(403, "Forbidden", f"No valid Dimona mandate for employer {employer}")
-        await receive(conn, _deps(runtime), declaration)
+        await receive(conn, _deps(runtime), declaration, employer)
     location = _href(request, f"/declarations/{declaration_id}")
     return Response(status_code=201, headers={"Location": location})
 

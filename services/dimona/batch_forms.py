@@ -67,7 +67,7 @@ async def process_form(
         return None
     if await repo.declaration_at_position(conn, form.ticket, form.position) is not None:
         return None
-    declaration_id = await repo.next_declaration_id(conn)
+    declaration_id = await deps.numbers.next(conn)
     element = _form_element(form.form_xml)
     reading = (
         read_form(
@@ -132,8 +132,8 @@ async def _refuse(
         ssin=refused.ssin,
         period_id=refused.period_id,
     )
-    await repo.save_outcome(
-        conn,
+    writes = repo.ProcessingWrites()
+    writes.outcome(
         declaration_id,
         status="PROCESSED",
         result=str(Result.REFUSED),
@@ -144,7 +144,8 @@ async def _refuse(
         processed_at=now,
         contest_deadline=deadline,
     )
-    await handlers.notify(conn, deps, declaration, outcome, row, now, deadline)
+    writes.event(handlers.notification(deps, declaration, outcome, row, now, deadline))
+    await writes.execute(conn)
     return outcome
 
 

@@ -19,24 +19,25 @@ def register(runtime: ServiceRuntime) -> None:
     def deps() -> handlers.Deps:
         return runtime.state["dimona_deps"]
 
-    # The declarations of the batch being handled, locked by lock_batch in one round trip.
-    locked: dict[int, asyncpg.Record] = {}
+    # The declarations of the consumer batch being handled (one batch at a time).
+    batch: list[handlers.Batch] = []
 
-    async def lock_batch(conn: asyncpg.Connection, messages: list[Message]) -> None:
+    async def load_batch(conn: asyncpg.Connection, messages: list[Message]) -> None:
         ids = []
         for message in messages:
             received = parse_payload(message.envelope)
             assert isinstance(received, DimonaDeclarationReceived)
             ids.append(received.declaration_id)
-        locked.clear()
-        locked.update(await repo.lock_declarations(conn, ids))
+        batch[:] = [handlers.Batch(conn, deps())]
+        await batch[0].load(ids)
 
     async def declarations(conn: asyncpg.Connection, message: Message) -> None:
         received = parse_payload(message.envelope)
         assert isinstance(received, DimonaDeclarationReceived)
-        # Taken once: a second message for the same declaration reads it again.
-        row = locked.pop(received.declaration_id, None)
-        await handlers.process(conn, deps(), received.declaration_id, locked=row)
+        await batch[0].process(received.declaration_id)
+
+    async def write_batch(conn: asyncpg.Connection) -> None:
+        await batch.pop().flush()
 
     async def identifications(conn: asyncpg.Connection, message: Message) -> None:
         resolved = parse_payload(message.envelope)
@@ -53,7 +54,8 @@ def register(runtime: ServiceRuntime) -> None:
         "dimona.declarations.v1",
         declarations,
         name="processor",
-        before_batch=lock_batch,
+        before_batch=load_batch,
+        after_batch=write_batch,
         fetch_wait_ms=runtime.settings.processor_fetch_wait_ms or None,
     )
     runtime.subscribe("registry.identifications.v1", identifications, name="identifications")

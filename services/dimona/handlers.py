@@ -54,6 +54,7 @@ class Deps:
     authorizer: Authorizer
     rules: RuleSettings
     contest_window_days: int = 5
+    numbers: repo.DimonaNumbers = dataclasses.field(default_factory=repo.DimonaNumbers)
 
 
 # -- context of the rules -----------------------------------------------------------------
@@ -120,22 +121,25 @@ class LoadedContext:
         return self.calendar.next_working_day(day)
 
 
-async def load_context(
-    conn: asyncpg.Connection,
-    deps: Deps,
-    declaration: Declaration,
-    known_worker: Worker | None = None,
-) -> LoadedContext:
+def context_query(deps: Deps, declaration: Declaration) -> repo.ContextQuery:
     employer = declaration.employer_nsso
     if employer is None and declaration.employer_enterprise:
         employer = deps.authorizer.by_enterprise.get(declaration.employer_enterprise)
-    rows = await repo.context(
-        conn,
-        declaration.period_id or None,
-        employer,
-        declaration.ssin or None,
-        declaration.start_date.year if declaration.start_date else None,
+    return repo.ContextQuery(
+        period_id=declaration.period_id or None,
+        employer_nsso=employer,
+        insz=declaration.ssin or None,
+        year=declaration.start_date.year if declaration.start_date else None,
     )
+
+
+def build_context(
+    deps: Deps,
+    declaration: Declaration,
+    rows: repo.ContextRows,
+    known_worker: Worker | None = None,
+) -> LoadedContext:
+    employer = context_query(deps, declaration).employer_nsso
     period = rows.period
     if period is not None:
         employer = period.employer_nsso
@@ -162,18 +166,41 @@ async def load_context(
     return ctx
 
 
+def _keys(declaration: Declaration, rows: repo.ContextRows) -> set[tuple[str, object]]:
+    """What a declaration's processing reads and writes besides reference data: itself,
+    the period it concerns or creates, and its worker (whose pair and quota it reads)."""
+    keys: set[tuple[str, object]] = {
+        ("declaration", declaration.declaration_id),
+        ("period", declaration.declaration_id),
+    }
+    if declaration.period_id:
+        keys.add(("period", declaration.period_id))
+    if declaration.ssin:
+        keys.add(("worker", declaration.ssin))
+    if rows.period is not None:
+        keys.add(("period", rows.period.id))
+        keys.add(("worker", rows.period.ssin))
+    return keys
+
+
 # -- use cases ----------------------------------------------------------------------------
 
 
-async def receive(conn: asyncpg.Connection, deps: Deps, declaration: Declaration) -> None:
+async def receive(
+    conn: asyncpg.Connection, deps: Deps, declaration: Declaration, employer: str | None = None
+) -> None:
     """Record a REST declaration and hand it to the processor (asynchronous processing).
 
     One statement writes the declaration and its event: atomic without a transaction of
-    its own, and one round trip."""
+    its own, and one round trip. The event's key is the employer concerned (``employer``:
+    for an OUT, UPDATE or CANCEL the period's), so that an employer's declarations reach
+    the processor in the order they were received."""
     received = deps.outbox.prepare(
         "dimona.declarations.v1",
         event_type="DimonaDeclarationReceived",
-        key=declaration.employer_nsso or str(declaration.period_id or declaration.declaration_id),
+        key=employer
+        or declaration.employer_nsso
+        or str(declaration.period_id or declaration.declaration_id),
         payload=DimonaDeclarationReceived(
             declaration_id=declaration.declaration_id,
             kind=str(declaration.kind),
@@ -185,91 +212,153 @@ async def receive(conn: asyncpg.Connection, deps: Deps, declaration: Declaration
     await writes.execute(conn)
 
 
-async def process(
-    conn: asyncpg.Connection,
-    deps: Deps,
-    declaration_id: int,
-    *,
-    identified: Worker | None = None,
-    identification_failed: str | None = None,
-    locked: asyncpg.Record | None = None,
-) -> Outcome | None:
-    """Apply the rules to a recorded declaration, update the personnel file and notify.
-    ``locked``: its row, already locked in this transaction (else it is read and locked).
+class Batch:
+    """Declarations processed together in the caller's transaction (a consumer batch):
+    their rows locked and their contexts read in one round trip each (:meth:`load`), their
+    writes sent in one statement (:meth:`flush`, which the caller awaits last).
 
-    Returns ``None`` when the declaration was already processed (a redelivery)."""
-    row = locked if locked is not None else await repo.lock_declaration(conn, declaration_id)
-    if row is None:
-        raise LookupError(f"declaration {declaration_id} was never recorded")
-    answering_identification = identified is not None or identification_failed is not None
-    if row["status"] != ("WAITING" if answering_identification else "RECEIVED"):
-        return None  # already handled: a redelivered message changes nothing
-    declaration = declaration_from_json(json.loads(row["request_text"]))
-    if identified is not None:
-        declaration = dataclasses.replace(declaration, ssin=identified.ssin, identified=True)
-    elif identification_failed is not None:
-        declaration = dataclasses.replace(declaration, identified=False)
-    simulation = row["environment"] == "S"
-    ctx = await load_context(conn, deps, declaration, identified)
-    outcome = evaluate(declaration, ctx, deps.rules)
+    A declaration whose context an earlier one of the batch may have changed (the same
+    worker or period, or the same declaration delivered again) first sends the writes
+    gathered so far and reads its row and context again: the outcome is the one it would
+    have had processed alone, after the declarations before it."""
 
-    now = deps.clock.now()
-    # Every write of the outcome goes in one statement, the events last (in this order).
-    writes = repo.Writes()
-    events: list[PreparedEvent] = []
-    request_id = None
-    if outcome.result == Result.WAITING:
-        request_id = f"dimona-{declaration.declaration_id}-{uuid.uuid4().hex[:8]}"
-        identity = declaration.identity
-        events.append(
-            deps.outbox.prepare(
-                "dimona.identification-requests.v1",
-                event_type="IdentificationRequested",
-                key=request_id,
-                payload=IdentificationRequested(
-                    request_id=request_id,
-                    requested_by=REQUESTED_BY,
-                    insz=declaration.ssin,
-                    family_name=identity.family_name if identity else None,
-                    given_name=identity.given_name if identity else None,
-                    birth_date=identity.birth_date if identity else None,
-                    sex=identity.gender if identity else None,
-                    nationality=identity.nationality if identity else None,
-                ),
-            )
+    def __init__(self, conn: asyncpg.Connection, deps: Deps) -> None:
+        self.conn = conn
+        self.deps = deps
+        self.writes = repo.ProcessingWrites()
+        self._rows: dict[int, asyncpg.Record] = {}
+        self._loaded: dict[int, tuple[Declaration, repo.ContextRows]] = {}
+        self._touched: set[tuple[str, object]] = set()
+
+    async def load(self, declaration_ids: list[int]) -> None:
+        """Lock the declarations and read the contexts of those still to process."""
+        self._rows = await repo.lock_declarations(self.conn, declaration_ids)
+        pending = {
+            declaration_id: declaration_from_json(json.loads(row["request_text"]))
+            for declaration_id, row in self._rows.items()
+            if row["status"] == "RECEIVED"
+        }
+        rows = await repo.contexts(
+            self.conn, [context_query(self.deps, d) for d in pending.values()]
         )
+        self._loaded = dict(zip(pending, zip(pending.values(), rows, strict=True), strict=True))
 
-    change = outcome.change if outcome.result in (Result.ACCEPTED, Result.WARNING) else None
-    if change is not None and not simulation:
-        writes.add(repo.period_upsert(change.after, now))
-        writes.add(repo.relation_with(change.after))
-        events.append(
-            deps.outbox.prepare(
-                "dimona.periods.v1",
-                event_type="DimonaPeriodChanged",
-                key=change.after.employer_nsso,
-                payload=DimonaPeriodChanged(
-                    declaration_id=declaration.declaration_id,
-                    kind=str(change.kind),
-                    before=period_state(change.before) if change.before else None,
-                    after=period_state(change.after),
-                    changed_at=now,
-                ),
+    async def flush(self) -> None:
+        """Send the writes gathered so far. (What the batch touched stays marked: the
+        contexts read by :meth:`load` predate all of it.)"""
+        await self.writes.execute(self.conn)
+
+    async def process(
+        self,
+        declaration_id: int,
+        *,
+        identified: Worker | None = None,
+        identification_failed: str | None = None,
+    ) -> Outcome | None:
+        """Apply the rules to a recorded declaration, update the personnel file and notify.
+
+        Returns ``None`` when the declaration was already processed (a redelivery)."""
+        row = self._rows.pop(declaration_id, None)
+        loaded = self._loaded.pop(declaration_id, None)
+        if ("declaration", declaration_id) in self._touched:
+            await self.flush()  # the same declaration again: it reads its new status
+            row = loaded = None
+        if row is None:
+            row = await repo.lock_declaration(self.conn, declaration_id)
+        if row is None:
+            raise LookupError(f"declaration {declaration_id} was never recorded")
+        answering_identification = identified is not None or identification_failed is not None
+        if row["status"] != ("WAITING" if answering_identification else "RECEIVED"):
+            return None  # already handled: a redelivered message changes nothing
+        if loaded is not None and not answering_identification:
+            declaration, rows = loaded
+            if _keys(declaration, rows) & self._touched:
+                await self.flush()
+                rows = (await repo.contexts(self.conn, [context_query(self.deps, declaration)]))[0]
+        else:
+            declaration = declaration_from_json(json.loads(row["request_text"]))
+            if identified is not None:
+                declaration = dataclasses.replace(
+                    declaration, ssin=identified.ssin, identified=True
+                )
+            elif identification_failed is not None:
+                declaration = dataclasses.replace(declaration, identified=False)
+            if self.writes:
+                await self.flush()
+            rows = (await repo.contexts(self.conn, [context_query(self.deps, declaration)]))[0]
+        outcome = self._evaluate(declaration, rows, row, identified, answering_identification)
+        self._touched |= _keys(declaration, rows)
+        if outcome.ssin:
+            self._touched.add(("worker", outcome.ssin))
+        return outcome
+
+    def _evaluate(
+        self,
+        declaration: Declaration,
+        rows: repo.ContextRows,
+        row: asyncpg.Record,
+        identified: Worker | None,
+        answering_identification: bool,
+    ) -> Outcome:
+        deps = self.deps
+        simulation = row["environment"] == "S"
+        ctx = build_context(deps, declaration, rows, identified)
+        outcome = evaluate(declaration, ctx, deps.rules)
+
+        now = deps.clock.now()
+        writes = self.writes
+        events: list[PreparedEvent] = []
+        request_id = None
+        if outcome.result == Result.WAITING:
+            request_id = f"dimona-{declaration.declaration_id}-{uuid.uuid4().hex[:8]}"
+            identity = declaration.identity
+            events.append(
+                deps.outbox.prepare(
+                    "dimona.identification-requests.v1",
+                    event_type="IdentificationRequested",
+                    key=request_id,
+                    payload=IdentificationRequested(
+                        request_id=request_id,
+                        requested_by=REQUESTED_BY,
+                        insz=declaration.ssin,
+                        family_name=identity.family_name if identity else None,
+                        given_name=identity.given_name if identity else None,
+                        birth_date=identity.birth_date if identity else None,
+                        sex=identity.gender if identity else None,
+                        nationality=identity.nationality if identity else None,
+                    ),
+                )
             )
-        )
-    period_id = change.after.id if change else outcome.period_id
-    # The period exists when this declaration created it or the rules found it.
-    if period_id is not None and not simulation and (change or ctx.period(period_id)):
-        writes.add(
-            repo.period_link(
+
+        change = outcome.change if outcome.result in (Result.ACCEPTED, Result.WARNING) else None
+        if change is not None and not simulation:
+            writes.period(change.after, now)
+            events.append(
+                deps.outbox.prepare(
+                    "dimona.periods.v1",
+                    event_type="DimonaPeriodChanged",
+                    key=change.after.employer_nsso,
+                    payload=DimonaPeriodChanged(
+                        declaration_id=declaration.declaration_id,
+                        kind=str(change.kind),
+                        before=period_state(change.before) if change.before else None,
+                        after=period_state(change.after),
+                        changed_at=now,
+                    ),
+                )
+            )
+            self._touched.add(("period", change.after.id))
+            self._touched.add(("worker", change.after.ssin))
+        period_id = change.after.id if change else outcome.period_id
+        # The period exists when this declaration created it or the rules found it.
+        if period_id is not None and not simulation and (change or ctx.period(period_id)):
+            writes.link(
                 period_id, declaration.declaration_id, str(declaration.kind), str(outcome.result)
             )
-        )
 
-    final = outcome.result != Result.WAITING
-    deadline = deps.calendar.add(now.astimezone(BRUSSELS).date(), deps.contest_window_days)
-    writes.add(
-        repo.outcome_update(
+        final = outcome.result != Result.WAITING
+        deadline = deps.calendar.add(now.astimezone(BRUSSELS).date(), deps.contest_window_days)
+        writes.outcome(
             declaration.declaration_id,
             status="PROCESSED" if final else "WAITING",
             result=str(outcome.result),
@@ -282,10 +371,29 @@ async def process(
             identification_request=request_id,
             request=declaration if answering_identification else None,
         )
+        events.append(
+            notification(deps, declaration, outcome, row, now, deadline if final else None)
+        )
+        for event in events:
+            writes.event(event)
+        return outcome
+
+
+async def process(
+    conn: asyncpg.Connection,
+    deps: Deps,
+    declaration_id: int,
+    *,
+    identified: Worker | None = None,
+    identification_failed: str | None = None,
+) -> Outcome | None:
+    """:meth:`Batch.process` of one declaration, written at once (three round trips: its
+    row, its context, its writes)."""
+    batch = Batch(conn, deps)
+    outcome = await batch.process(
+        declaration_id, identified=identified, identification_failed=identification_failed
     )
-    events.append(notification(deps, declaration, outcome, row, now, deadline if final else None))
-    writes.add(repo.outbox_rows(events))
-    await writes.execute(conn)
+    await batch.flush()
     return outcome
 
 
@@ -305,20 +413,6 @@ def recipients(
             ) and (declarant_mandatary != mandate.mandatary_id):
                 out.append(mandate.mandatary_id)
     return tuple(dict.fromkeys(out))
-
-
-async def notify(
-    conn: asyncpg.Connection,
-    deps: Deps,
-    declaration: Declaration,
-    outcome: Outcome,
-    row: asyncpg.Record,
-    now: datetime,
-    contest_deadline: date | None,
-) -> None:
-    """Publish the notification of an outcome in the caller's transaction."""
-    event = notification(deps, declaration, outcome, row, now, contest_deadline)
-    await repo.outbox_rows([event]).execute(conn)
 
 
 def notification(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -69,27 +70,31 @@ def outbox_rows(events: Iterable[PreparedEvent]) -> Write:
     return Write(f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES {', '.join(rows)}", tuple(args))
 
 
-async def next_declaration_id(conn: asyncpg.Connection) -> int:
-    """A fresh 12-digit Dimona number (sequence values with remainder 0 are skipped)."""
-    while True:
-        value = await conn.fetchval("SELECT nextval('declaration_seq')")
-        if value % 97:
-            return dimona_id(value)
+class DimonaNumbers:
+    """Fresh 12-digit Dimona numbers for one process, taken from ``declaration_seq`` a
+    block at a time: one round trip per ``block`` declarations instead of one each.
+    Sequence values with remainder 0 are skipped; numbers a process has not handed out
+    when it stops are never used (the numbering has gaps, as it always had)."""
+
+    def __init__(self, block: int = 50) -> None:
+        self.block = block
+        self._free: deque[int] = deque()
+
+    async def next(self, conn: asyncpg.Connection) -> int:
+        while not self._free:
+            values = await conn.fetch(
+                "SELECT nextval('declaration_seq') AS value FROM generate_series(1, $1)",
+                self.block,
+            )
+            self._free.extend(dimona_id(r["value"]) for r in values if r["value"] % 97)
+        return self._free.popleft()
 
 
-async def new_declaration(
-    conn: asyncpg.Connection, period_id: int | None
-) -> tuple[int, str | None]:
-    """A fresh Dimona number and, in the same round trip, the employer of the period the
-    declaration concerns (OUT, UPDATE, CANCEL), if that period exists."""
-    while True:
-        row = await conn.fetchrow(
-            "SELECT nextval('declaration_seq') AS value,"
-            " (SELECT employer_nsso FROM periods WHERE id = $1) AS employer",
-            period_id,
-        )
-        if row["value"] % 97:
-            return dimona_id(row["value"]), row["employer"]
+async def period_employer(conn: asyncpg.Connection, period_id: int | None) -> str | None:
+    """The employer of a period, if it exists."""
+    if period_id is None:
+        return None
+    return await conn.fetchval("SELECT employer_nsso FROM periods WHERE id = $1", period_id)
 
 
 def declaration_insert(
@@ -189,48 +194,6 @@ async def lock_declarations(
     return {row["id"]: row for row in rows}
 
 
-async def save_outcome(conn: asyncpg.Connection, declaration_id: int, **outcome: Any) -> None:
-    await outcome_update(declaration_id, **outcome).execute(conn)
-
-
-def outcome_update(
-    declaration_id: int,
-    *,
-    status: str,
-    result: str,
-    anomalies: tuple[Anomaly, ...],
-    employer_nsso: str | None,
-    insz: str | None,
-    period_id: int | None,
-    processed_at: datetime,
-    contest_deadline: date | None,
-    identification_request: str | None = None,
-    request: Declaration | None = None,
-) -> Write:
-    return Write(
-        """UPDATE declarations
-              SET status = $2, result = $3, anomalies = $4::text::jsonb, employer_nsso = $5,
-                  insz = $6, period_id = $7, processed_at = $8, notified_at = $8,
-                  contest_deadline = $9,
-                  identification_request = COALESCE($10, identification_request),
-                  request = COALESCE($11::text::jsonb, request)
-            WHERE id = $1""",
-        (
-            declaration_id,
-            status,
-            result,
-            json.dumps(anomalies_to_json(anomalies)),
-            employer_nsso,
-            insz,
-            period_id,
-            processed_at,
-            contest_deadline,
-            identification_request,
-            json.dumps(declaration_to_json(request)) if request else None,
-        ),
-    )
-
-
 async def declaration_by_identification(
     conn: asyncpg.Connection, request_id: str
 ) -> asyncpg.Record | None:
@@ -247,74 +210,181 @@ async def period(conn: asyncpg.Connection, period_id: int) -> Period | None:
     return period_from_row(row) if row else None
 
 
-def period_upsert(p: Period, at: datetime) -> Write:
-    using = p.features.using_employer
-    return Write(
-        """INSERT INTO periods (id, employer_nsso, insz, worker_type, joint_commission,
-                                sub_entity, using_employer, start_date, end_date, start_hour,
-                                end_hour, planned_hours, is_cancelled, is_locked, is_late,
-                                last_update, planned_days)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $11, $12, $13, $14,
-                   $15, $16, $17)
-           ON CONFLICT (id) DO UPDATE SET
-               start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
-               start_hour = EXCLUDED.start_hour, end_hour = EXCLUDED.end_hour,
-               planned_hours = EXCLUDED.planned_hours, planned_days = EXCLUDED.planned_days,
-               is_cancelled = EXCLUDED.is_cancelled,
-               is_late = periods.is_late OR EXCLUDED.is_late, last_update = EXCLUDED.last_update""",
-        (
-            p.id,
-            p.employer_nsso,
-            p.ssin,
-            p.features.worker_type,
-            p.features.joint_commission,
-            p.features.sub_entity,
-            json.dumps(_using(using)) if using else None,
-            p.start_date,
-            p.end_date,
-            p.start_hour,
-            p.end_hour,
-            p.planned_hours,
-            p.is_cancelled,
-            p.is_locked,
-            p.is_late,
-            at,
-            p.planned_days,
-        ),
-    )
-
-
 def _using(using: Any) -> dict[str, Any]:
     from pydantic import TypeAdapter
 
     return TypeAdapter(type(using)).dump_python(using, mode="json")
 
 
-def period_link(period_id: int, declaration_id: int, kind: str, result: str) -> Write:
-    return Write(
-        """INSERT INTO period_declarations (period_id, declaration_id, kind, result)
-           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
-        (period_id, declaration_id, kind, result),
-    )
-
-
-def relation_with(p: Period) -> Write:
-    """Level 1 of ``p``'s pair once ``p`` is saved: first start and last end of the
-    non-cancelled periods (null while one is open); the relation is kept even when every
-    period is cancelled. For the same statement as :func:`period_upsert`, which it cannot
-    see: the other periods of the pair as stored, and ``p`` as it will be."""
-    return Write(
-        """INSERT INTO relations (employer_nsso, insz, start_date, end_date)
-           SELECT $1, $2, min(start_date) FILTER (WHERE NOT is_cancelled),
+#: The writes of :class:`ProcessingWrites`: one statement whose text never changes (every
+#: table gets arrays, one element per row), so PostgreSQL prepares it once per connection.
+_PROCESSING_WRITES = """
+WITH outcomes AS (
+    UPDATE declarations d
+       SET status = u.status, result = u.result, anomalies = u.anomalies::jsonb,
+           employer_nsso = u.employer_nsso, insz = u.insz, period_id = u.period_id,
+           processed_at = u.at, notified_at = u.at, contest_deadline = u.deadline,
+           identification_request = COALESCE(u.request_id, d.identification_request),
+           request = COALESCE(u.request::jsonb, d.request)
+      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                  $7::bigint[], $8::timestamptz[], $9::date[], $10::text[], $11::text[])
+           AS u(id, status, result, anomalies, employer_nsso, insz, period_id, at, deadline,
+                request_id, request)
+     WHERE d.id = u.id),
+changed AS (
+    SELECT * FROM unnest($12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[],
+                         $17::integer[], $18::text[], $19::date[], $20::date[], $21::text[],
+                         $22::text[], $23::integer[], $24::boolean[], $25::boolean[],
+                         $26::boolean[], $27::timestamptz[], $28::integer[])
+           AS u(id, employer_nsso, insz, worker_type, joint_commission, sub_entity,
+                using_employer, start_date, end_date, start_hour, end_hour, planned_hours,
+                is_cancelled, is_locked, is_late, last_update, planned_days)),
+periods_written AS (
+    INSERT INTO periods (id, employer_nsso, insz, worker_type, joint_commission, sub_entity,
+                         using_employer, start_date, end_date, start_hour, end_hour,
+                         planned_hours, is_cancelled, is_locked, is_late, last_update,
+                         planned_days)
+    SELECT id, employer_nsso, insz, worker_type, joint_commission, sub_entity,
+           using_employer::jsonb, start_date, end_date, start_hour, end_hour, planned_hours,
+           is_cancelled, is_locked, is_late, last_update, planned_days
+      FROM changed
+    ON CONFLICT (id) DO UPDATE SET
+        start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
+        start_hour = EXCLUDED.start_hour, end_hour = EXCLUDED.end_hour,
+        planned_hours = EXCLUDED.planned_hours, planned_days = EXCLUDED.planned_days,
+        is_cancelled = EXCLUDED.is_cancelled,
+        is_late = periods.is_late OR EXCLUDED.is_late, last_update = EXCLUDED.last_update),
+relations_written AS (
+    -- Level 1 of each changed period's pair: first start and last end of the pair's
+    -- non-cancelled periods (null while one is open); kept when every period is
+    -- cancelled. This statement cannot see periods_written: the pair's other periods as
+    -- stored, and the changed period as it will be.
+    INSERT INTO relations (employer_nsso, insz, start_date, end_date)
+    SELECT c.employer_nsso, c.insz, pair.first_start, pair.last_end
+      FROM changed c
+     CROSS JOIN LATERAL (
+           SELECT min(start_date) FILTER (WHERE NOT is_cancelled) AS first_start,
                   CASE WHEN bool_or(end_date IS NULL AND NOT is_cancelled) THEN NULL
-                       ELSE max(end_date) FILTER (WHERE NOT is_cancelled) END
+                       ELSE max(end_date) FILTER (WHERE NOT is_cancelled) END AS last_end
              FROM (SELECT start_date, end_date, is_cancelled FROM periods
-                    WHERE employer_nsso = $1 AND insz = $2 AND id <> $3
-                   UNION ALL SELECT $4::date, $5::date, $6::boolean) p
-           ON CONFLICT (employer_nsso, insz) DO UPDATE
-               SET start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date""",
-        (p.employer_nsso, p.ssin, p.id, p.start_date, p.end_date, p.is_cancelled),
-    )
+                    WHERE employer_nsso = c.employer_nsso AND insz = c.insz AND id <> c.id
+                   UNION ALL SELECT c.start_date, c.end_date, c.is_cancelled) p) pair
+    ON CONFLICT (employer_nsso, insz) DO UPDATE
+        SET start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date),
+links AS (
+    INSERT INTO period_declarations (period_id, declaration_id, kind, result)
+    SELECT * FROM unnest($29::bigint[], $30::bigint[], $31::text[], $32::text[])
+    ON CONFLICT DO NOTHING),
+events AS (
+    INSERT INTO outbox (event_id, topic, key, value, headers)
+    SELECT event_id, topic, key, value, headers::jsonb
+      FROM unnest($33::uuid[], $34::text[], $35::bytea[], $36::bytea[], $37::text[])
+           WITH ORDINALITY AS e(event_id, topic, key, value, headers, n)
+     ORDER BY n)
+SELECT 1"""
+
+
+@dataclass
+class ProcessingWrites:
+    """What processing declarations writes, gathered over one or many declarations and
+    sent in one statement by :meth:`execute`: their outcomes, the periods they change with
+    the level-1 relation of each, the periods' links to them, and their events (in the
+    given order).
+
+    The rows must be different rows: at most one change per period and per worker's pair,
+    one outcome per declaration. Like data-modifying ``WITH`` queries, no write sees the
+    others' effects."""
+
+    outcomes: list[tuple[Any, ...]] = field(default_factory=list)
+    periods: list[tuple[Any, ...]] = field(default_factory=list)
+    links: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[PreparedEvent] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.outcomes or self.periods or self.links or self.events)
+
+    def outcome(
+        self,
+        declaration_id: int,
+        *,
+        status: str,
+        result: str,
+        anomalies: tuple[Anomaly, ...],
+        employer_nsso: str | None,
+        insz: str | None,
+        period_id: int | None,
+        processed_at: datetime,
+        contest_deadline: date | None,
+        identification_request: str | None = None,
+        request: Declaration | None = None,
+    ) -> None:
+        """The declaration's status and result (``request``: its request as completed by
+        the identification, when it was)."""
+        self.outcomes.append(
+            (
+                declaration_id,
+                status,
+                result,
+                json.dumps(anomalies_to_json(anomalies)),
+                employer_nsso,
+                insz,
+                period_id,
+                processed_at,
+                contest_deadline,
+                identification_request,
+                json.dumps(declaration_to_json(request)) if request else None,
+            )
+        )
+
+    def period(self, p: Period, at: datetime) -> None:
+        """The period as it is after the declaration (created or changed), and its pair's
+        relation."""
+        using = p.features.using_employer
+        self.periods.append(
+            (
+                p.id,
+                p.employer_nsso,
+                p.ssin,
+                p.features.worker_type,
+                p.features.joint_commission,
+                p.features.sub_entity,
+                json.dumps(_using(using)) if using else None,
+                p.start_date,
+                p.end_date,
+                p.start_hour,
+                p.end_hour,
+                p.planned_hours,
+                p.is_cancelled,
+                p.is_locked,
+                p.is_late,
+                at,
+                p.planned_days,
+            )
+        )
+
+    def link(self, period_id: int, declaration_id: int, kind: str, result: str) -> None:
+        self.links.append((period_id, declaration_id, kind, result))
+
+    def event(self, event: PreparedEvent) -> None:
+        self.events.append(event)
+
+    async def execute(self, conn: asyncpg.Connection) -> None:
+        """Send the gathered writes (none: no round trip) and start over."""
+        if not self:
+            return
+        columns = [
+            *_columns(self.outcomes, 11),
+            *_columns(self.periods, 17),
+            *_columns(self.links, 4),
+            *_columns([e.args for e in self.events], 5),
+        ]
+        await conn.execute(_PROCESSING_WRITES, *columns)
+        self.outcomes, self.periods, self.links, self.events = [], [], [], []
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """``rows`` as one list per column (the arrays ``unnest`` takes)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
 @dataclass(frozen=True)
@@ -328,25 +398,24 @@ class ContextRows:
     quota: dict[int, dict[int, tuple[str, int, int]]]
 
 
-async def context(
-    conn: asyncpg.Connection,
-    period_id: int | None,
-    employer_nsso: str | None,
-    insz: str | None,
-    year: int | None,
-) -> ContextRows:
-    """In one round trip: the period ``period_id``; the worker (``insz``, else the
-    period's); the periods of the pair (the period's employer, else ``employer_nsso``);
-    the worker's student and art. 17 periods (as :func:`quota_periods`) of ``year`` and of
-    the period's start year."""
-    row = await conn.fetchrow(
-        """WITH p0 AS (SELECT * FROM periods WHERE id = $1),
-                k AS (SELECT coalesce((SELECT employer_nsso FROM p0), $2::text) AS employer,
-                             coalesce($3::text, (SELECT insz FROM p0)) AS insz,
-                             array_remove(ARRAY[$4::int,
-                                 (SELECT extract(year FROM start_date)::int FROM p0)],
-                                 NULL) AS years)
-           SELECT (SELECT to_json(p0) FROM p0) AS period,
+@dataclass(frozen=True)
+class ContextQuery:
+    """What one declaration's context is read from (see :func:`contexts`)."""
+
+    period_id: int | None
+    employer_nsso: str | None
+    insz: str | None
+    year: int | None
+
+
+async def contexts(conn: asyncpg.Connection, queries: list[ContextQuery]) -> list[ContextRows]:
+    """The context rows of many declarations in one round trip, in the given order. For
+    each: the period ``period_id``; the worker (``insz``, else the period's); the periods
+    of the pair (the period's employer, else ``employer_nsso``); the worker's
+    non-cancelled student and art. 17 periods, at every employer, starting in ``year`` or
+    in the period's start year."""
+    rows = await conn.fetch(
+        """SELECT CASE WHEN p0.id IS NULL THEN NULL ELSE to_json(p0) END AS period,
                   (SELECT to_json(w) FROM workers w WHERE w.insz = k.insz) AS worker,
                   (SELECT json_agg(p ORDER BY p.start_date, p.id) FROM periods p
                     WHERE p.employer_nsso = k.employer AND p.insz = k.insz) AS pair,
@@ -359,12 +428,24 @@ async def context(
                     WHERE insz = k.insz AND worker_type IN ('STU', 'O17', 'S17', 'T17')
                       AND NOT is_cancelled
                       AND extract(year FROM start_date)::int = ANY(k.years)) AS quota
-             FROM k""",
-        period_id,
-        employer_nsso,
-        insz,
-        year,
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[])
+                  WITH ORDINALITY AS q(period_id, employer, insz, year, n)
+             LEFT JOIN periods p0 ON p0.id = q.period_id
+            CROSS JOIN LATERAL (
+                  SELECT coalesce(p0.employer_nsso, q.employer) AS employer,
+                         coalesce(q.insz, p0.insz) AS insz,
+                         array_remove(ARRAY[q.year, extract(year FROM p0.start_date)::int],
+                                      NULL) AS years) k
+            ORDER BY q.n""",
+        [q.period_id for q in queries],
+        [q.employer_nsso for q in queries],
+        [q.insz for q in queries],
+        [q.year for q in queries],
     )
+    return [_context_rows(row) for row in rows]
+
+
+def _context_rows(row: asyncpg.Record) -> ContextRows:
     quota: dict[int, dict[int, tuple[str, int, int]]] = {}
     for y, pid, worker_type, hours, days in row["quota"] or ():
         quota.setdefault(y, {})[pid] = (worker_type, hours, days)

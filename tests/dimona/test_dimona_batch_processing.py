@@ -1,0 +1,162 @@
+"""Declarations processed together in one consumer batch (:class:`socsec.dimona.handlers.Batch`)
+get the outcomes they would get one by one, in the order they arrived: a declaration sees
+the periods, relations and quota its predecessors in the batch changed.
+
+The declarations are recorded through the API process (``role=api``, no processor), then
+processed in one transaction on the real database, as the processor does with a batch."""
+
+from __future__ import annotations
+
+import pytest
+from dimona.dimona_fixtures import (
+    publish_reference_data,
+    set_clock,
+    start_dimona,
+    stop_dimona,
+)
+
+from socsec.contracts.envelope import Envelope
+from socsec.dimona.handlers import Batch
+
+BASE = "/REST/dimona/v2"
+EMPLOYER = {"employerId": 123456749}
+
+
+def declaration_in(ssin: str, start: str, worker_type: str = "OTH", **extra) -> dict:
+    return {
+        "employer": EMPLOYER,
+        "worker": {"ssin": ssin},
+        "dimonaIn": {
+            "startDate": start,
+            "features": {"jointCommissionNumber": "XXX", "workerType": worker_type},
+            **extra,
+        },
+    }
+
+
+@pytest.fixture
+async def api(env):
+    await publish_reference_data(env)
+    await set_clock(env, "2026-09-01T08:00:00")
+    # The worker register is loaded by the processor's consumer; then only the API runs.
+    await stop_dimona(await start_dimona(env, role="processor"))
+    client = await start_dimona(env, role="api")
+    yield client
+    await stop_dimona(client)
+
+
+async def process_as_one_batch(api, declaration_ids: list[int]) -> list:
+    runtime = api.app.state.runtime
+    async with runtime.db.transaction() as conn:
+        batch = Batch(conn, runtime.state["dimona_deps"])
+        await batch.load(declaration_ids)
+        outcomes = [await batch.process(d) for d in declaration_ids]
+        await batch.flush()
+    return outcomes
+
+
+async def status(api, declaration_id: int) -> tuple[str, list[str]]:
+    response = await api.http.get(f"{BASE}/declarations/{declaration_id}")
+    assert response.status_code == 200, response.text
+    body = response.json()["declarationStatus"]
+    return body["result"], [a["code"] for a in body["anomalies"]]
+
+
+async def test_a_batch_sees_what_the_declarations_before_it_changed(api, env) -> None:
+    first = await api.declare(declaration_in("85073003328", "2026-09-01"))
+    # Declared before the IN above is processed: the period exists once the IN is.
+    out = await api.declare({"dimonaOut": {"periodId": first, "endDate": "2026-09-30"}})
+    same_again = await api.declare(declaration_in("85073003328", "2026-09-01"))
+    overlapping = await api.declare(declaration_in("85073003328", "2026-09-20"))
+    after_the_end = await api.declare(declaration_in("85073003328", "2026-10-05"))
+    other_worker = await api.declare(declaration_in("88041212434", "2026-09-01"))
+    cancel = await api.declare({"dimonaCancel": {"periodId": first}})
+    cancel_again = await api.declare({"dimonaCancel": {"periodId": first}})
+    ids = [first, out, same_again, overlapping, after_the_end, other_worker, cancel, cancel_again]
+    # Not processed yet: the API process only records them.
+    assert (await api.http.get(f"{BASE}/declarations/{first}")).status_code == 404
+
+    # The same declaration twice in a batch (a redelivery) is processed once.
+    outcomes = await process_as_one_batch(api, [*ids[:3], first, *ids[3:]])
+    assert outcomes[3] is None
+    assert all(o is not None for i, o in enumerate(outcomes) if i != 3)
+
+    assert await status(api, first) == ("A", [])
+    assert await status(api, out) == ("A", [])
+    assert await status(api, same_again) == ("B", ["90373-334"])
+    assert await status(api, overlapping) == ("B", ["90373-334"])
+    assert await status(api, after_the_end) == ("A", [])
+    assert await status(api, other_worker) == ("A", [])
+    assert await status(api, cancel) == ("A", [])
+    assert await status(api, cancel_again) == ("B", ["00913-355"])
+
+    period = (await api.http.get(f"{BASE}/periods/{first}")).json()
+    assert period["isCancelled"] is True and period["endDate"] == "2026-09-30"
+    assert [d["kind"] for d in period["declarations"]] == ["IN", "OUT", "CANCEL", "CANCEL"]
+    found = await api.http.post(
+        f"{BASE}/relations/search",
+        json={"employer": EMPLOYER, "worker": {"ssin": "85073003328"}},
+    )
+    [relation] = found.json()["items"]
+    # The first period is cancelled: the relation is the one of the period from 5 October.
+    assert (relation["startDate"], relation["endDate"]) == ("2026-10-05", None)
+
+    # Their events wait in the outbox (the API process relays none), in processing order.
+    runtime = api.app.state.runtime
+    async with runtime.db.connection() as conn:
+        rows = await conn.fetch("SELECT topic, value FROM outbox ORDER BY id")
+    events = [(r["topic"], Envelope.from_bytes(r["value"]).payload) for r in rows]
+    notified = [p["declaration_id"] for t, p in events if t.endswith("dimona.notifications.v1")]
+    assert notified == ids
+    changes = [p for t, p in events if t.endswith("dimona.periods.v1")]
+    assert [(c["after"]["id"], c["kind"]) for c in changes] == [
+        (first, "IN"),
+        (first, "OUT"),
+        (after_the_end, "IN"),
+        (other_worker, "IN"),
+        (first, "CANCEL"),
+    ]
+
+
+async def test_student_hours_of_a_batch_count_towards_the_quota(api) -> None:
+    """The worker's quota includes the student periods declared earlier in the batch: the
+    last one exceeds the yearly hours, a warning with the hours exceeded."""
+    limit = api.app.state.runtime.settings.student_quota_hours_from_2025
+    place = {
+        "name": "Campus",
+        "address": {
+            "street": "Rue Haute",
+            "houseNumber": "1",
+            "postCode": "1000",
+            "municipality": {"code": 21004, "name": "Brussels"},
+            "country": 150,
+        },
+    }
+    planned = [limit // 2, limit - limit // 2 - 2, 12]
+    weeks = [
+        ("2026-09-07", "2026-09-11"),
+        ("2026-09-14", "2026-09-18"),
+        ("2026-09-21", "2026-09-25"),
+    ]
+    ids = [
+        await api.declare(
+            declaration_in(
+                "05031512367",
+                start,
+                "STU",
+                endDate=end,
+                plannedHoursNumber=hours,
+                studentPlaceOfWork=place,
+            )
+        )
+        for (start, end), hours in zip(weeks, planned, strict=True)
+    ]
+    await process_as_one_batch(api, ids)
+    assert await status(api, ids[0]) == ("A", [])
+    assert await status(api, ids[1]) == ("A", [])
+    response = await api.http.get(f"{BASE}/declarations/{ids[2]}")
+    result = response.json()["declarationStatus"]
+    assert result["result"] == "W", result
+    [anomaly] = result["anomalies"]
+    assert anomaly["code"].endswith("-369")
+    assert anomaly["quota"]["exceedingHoursNbr"] == 10
