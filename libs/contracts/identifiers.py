@@ -9,7 +9,9 @@ raising.
 
 from __future__ import annotations
 
+import functools
 import re
+from datetime import date
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
@@ -33,6 +35,14 @@ def insz_kind(value: str) -> str | None:
     number = digits(value, 11)
     if len(number) != 11 or number == "0" * 11:
         return None
+    # The check digits of a birth in 2000 or later are accepted up to the current year.
+    return _insz_kind(number, date.today().year)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _insz_kind(number: str, year: int) -> str | None:
+    """:func:`insz_kind` of an 11-digit number, remembered: one declaration validates its
+    worker's INSZ several times (request, events), and stdnum's check is not cheap."""
     try:
         ssn.validate(number)
     except StdnumError:

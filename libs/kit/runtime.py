@@ -7,6 +7,7 @@ lifespan. One broker per process; consumers are registered before it starts.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,26 @@ if TYPE_CHECKING:
     from socsec.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+#: Allocations (minus deallocations) of container objects between two collections of the
+#: youngest generation: CPython's default of 700 collects hundreds of times a second in a
+#: service under load, for objects that reference counting frees anyway.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    """Garbage collection for a long-running service process, once it has started: what
+    start-up created (modules, settings, models, clients) is moved out of the collector's
+    generations (``gc.freeze``), so that collections no longer traverse it, and the
+    youngest generation is collected less often (:data:`GC_YOUNG_THRESHOLD`). On the
+    Dimona benchmark this took the API process from 1.35 to 1.2 ms of CPU per declaration.
+
+    Not for processes that start and stop many runtimes (tests): objects frozen while
+    alive are never collected if they later become cyclic garbage."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 class ServiceRuntime:
@@ -103,6 +124,8 @@ class ServiceRuntime:
         self._background: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.started = False
+        #: :func:`tune_gc` once started (``socsec run`` sets it: one runtime per process).
+        self.tune_gc = False
 
     def _on_clock(self, record) -> None:  # type: ignore[no-untyped-def]
         assert isinstance(self.clock, BusinessClock)
@@ -175,6 +198,8 @@ class ServiceRuntime:
             self.relay.start()
         self._tasks = [asyncio.create_task(job()) for job in self._background]
         self.started = True
+        if self.tune_gc:
+            tune_gc()
 
     async def stop(self) -> None:
         self.started = False

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from socsec.contracts.identifiers import digits
 from socsec.contracts.payloads.registry import Scope
 from socsec.dimona import repository as repo
-from socsec.dimona.codec import anomalies_from_json, declaration_from_json
+from socsec.dimona.codec import anomalies_from_text, declaration_from_text
 from socsec.dimona.domain.anomalies import to_rest_item
 from socsec.dimona.domain.model import Declaration, Kind
 from socsec.dimona.domain.normalise import BadRequest, echo_block, parse_rest_body
@@ -145,8 +145,8 @@ def _employer_json(runtime: ServiceRuntime, nsso: str | None, d: Declaration) ->
 
 
 def declaration_body(request: Request, runtime: ServiceRuntime, row: Any) -> dict[str, Any]:
-    declaration = declaration_from_json(json.loads(row["request_text"]))
-    anomalies = anomalies_from_json(json.loads(row["anomalies_text"]))
+    declaration = declaration_from_text(row["request_text"])
+    anomalies = anomalies_from_text(row["anomalies_text"])
     items = [to_rest_item(a) for a in anomalies]
     status: dict[str, Any] = {
         "declarationId": row["id"],

@@ -14,20 +14,22 @@ _DECLARATION = TypeAdapter(Declaration)
 _ANOMALIES = TypeAdapter(list[Anomaly])
 
 
-def declaration_to_json(declaration: Declaration) -> dict[str, Any]:
-    return _DECLARATION.dump_python(declaration, mode="json")
+def declaration_to_text(declaration: Declaration) -> str:
+    """The declaration as JSON text (the ``request`` column)."""
+    return _DECLARATION.dump_json(declaration).decode()
 
 
-def declaration_from_json(data: dict[str, Any]) -> Declaration:
-    return _DECLARATION.validate_python(data)
+def declaration_from_text(text: str | bytes) -> Declaration:
+    return _DECLARATION.validate_json(text)
 
 
-def anomalies_to_json(anomalies: tuple[Anomaly, ...] | list[Anomaly]) -> list[dict[str, Any]]:
-    return _ANOMALIES.dump_python(list(anomalies), mode="json")
+def anomalies_to_text(anomalies: tuple[Anomaly, ...] | list[Anomaly]) -> str:
+    """The anomalies as JSON text (the ``anomalies`` column)."""
+    return _ANOMALIES.dump_json(list(anomalies)).decode()
 
 
-def anomalies_from_json(data: list[dict[str, Any]]) -> list[Anomaly]:
-    return _ANOMALIES.validate_python(data)
+def anomalies_from_text(text: str | bytes) -> list[Anomaly]:
+    return _ANOMALIES.validate_json(text)
 
 
 def period_state(period: Period) -> PeriodState:

@@ -5,7 +5,6 @@ transaction and commits once."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,7 +25,7 @@ from socsec.contracts.payloads.registry import (
     Scope,
 )
 from socsec.dimona import repository as repo
-from socsec.dimona.codec import declaration_from_json, notification_anomaly, period_state
+from socsec.dimona.codec import declaration_from_text, notification_anomaly, period_state
 from socsec.dimona.domain.model import (
     Declaration,
     Employer,
@@ -234,7 +233,7 @@ class Batch:
         """Lock the declarations and read the contexts of those still to process."""
         self._rows = await repo.lock_declarations(self.conn, declaration_ids)
         pending = {
-            declaration_id: declaration_from_json(json.loads(row["request_text"]))
+            declaration_id: declaration_from_text(row["request_text"])
             for declaration_id, row in self._rows.items()
             if row["status"] == "RECEIVED"
         }
@@ -276,7 +275,7 @@ class Batch:
                 await self.flush()
                 rows = (await repo.contexts(self.conn, [context_query(self.deps, declaration)]))[0]
         else:
-            declaration = declaration_from_json(json.loads(row["request_text"]))
+            declaration = declaration_from_text(row["request_text"])
             if identified is not None:
                 declaration = dataclasses.replace(
                     declaration, ssin=identified.ssin, identified=True

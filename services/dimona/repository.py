@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import deque
@@ -13,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from socsec.contracts.identifiers import dimona_id
-from socsec.dimona.codec import anomalies_to_json, declaration_to_json, period_from_row
+from socsec.dimona.codec import anomalies_to_text, declaration_to_text, period_from_row
 from socsec.dimona.domain.model import Anomaly, Declaration, Period, Worker
 from socsec.kit.outbox import OUTBOX_COLUMNS, PreparedEvent
 
@@ -47,17 +48,23 @@ class Writes:
     def statement(self) -> Write:
         if len(self.parts) == 1:
             return self.parts[0]
-        queries, args = [], []
-        for i, part in enumerate(self.parts):
-            offset = len(args)
-            sql = _PARAM.sub(lambda m, o=offset: f"${int(m.group(1)) + o}", part.sql)
-            queries.append(f"w{i} AS ({sql})")
-            args.extend(part.args)
-        return Write(f"WITH {', '.join(queries)} SELECT 1", tuple(args))
+        sql = _combined(tuple((part.sql, len(part.args)) for part in self.parts))
+        return Write(sql, tuple(arg for part in self.parts for arg in part.args))
 
     async def execute(self, conn: asyncpg.Connection) -> None:
         if self.parts:
             await self.statement().execute(conn)
+
+
+@functools.lru_cache(maxsize=64)
+def _combined(parts: tuple[tuple[str, int], ...]) -> str:
+    """One statement of data-modifying ``WITH`` queries (``sql``, number of arguments)."""
+    queries, offset = [], 0
+    for i, (sql, count) in enumerate(parts):
+        renumbered = _PARAM.sub(lambda m, o=offset: f"${int(m.group(1)) + o}", sql)
+        queries.append(f"w{i} AS ({renumbered})")
+        offset += count
+    return f"WITH {', '.join(queries)} SELECT 1"
 
 
 def outbox_rows(events: Iterable[PreparedEvent]) -> Write:
@@ -116,7 +123,7 @@ def declaration_insert(
             environment,
             declaration.declarant,
             declaration.gender_encoding,
-            json.dumps(declaration_to_json(declaration)),
+            declaration_to_text(declaration),
             declaration.received_at,
             batch_ticket,
             batch_position,
@@ -325,14 +332,14 @@ class ProcessingWrites:
                 declaration_id,
                 status,
                 result,
-                json.dumps(anomalies_to_json(anomalies)),
+                anomalies_to_text(anomalies),
                 employer_nsso,
                 insz,
                 period_id,
                 processed_at,
                 contest_deadline,
                 identification_request,
-                json.dumps(declaration_to_json(request)) if request else None,
+                declaration_to_text(request) if request else None,
             )
         )
 

@@ -30,13 +30,13 @@ class DimonaSettings(ServiceSettings):
         "processor process of the same service beside it.",
     )
     outbox_linger_ms: float = Field(
-        default=5.0,
+        default=20.0,
         ge=0,
         description="The outbox relay waits this long after being woken, so that events "
         "committed meanwhile go in the same batch (fewer statements and Kafka requests).",
     )
     processor_fetch_wait_ms: int = Field(
-        default=20,
+        default=100,
         ge=0,
         description="The processor's fetches of dimona.declarations.v1 wait this long for "
         "more declarations (0: answer at once): larger batches, fewer transactions and "

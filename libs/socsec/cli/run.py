@@ -64,5 +64,6 @@ def _run_one(name: str, stack_env: dict[str, str]) -> None:
         }
     )
     app = SERVICES[name].create_app()
+    app.state.runtime.tune_gc = True  # this process runs this one service until it stops
     settings = app.state.runtime.settings
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None)
