@@ -54,7 +54,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
 import httpx
 from rich.table import Table
@@ -69,6 +68,7 @@ from bench.common import (
     fmt_rate,
     rate,
 )
+from bench.http import HttpError, KeepAliveClient
 from bench.messaging import raw_kafka
 from socsec.kit.auth import DIMONA_CONSULT_SCOPE, DIMONA_DECLARANT_SCOPE
 from socsec.kit.clock import BRUSSELS
@@ -649,26 +649,10 @@ def _settle(client: DemoClient, d: Declaration, status: dict[str, Any]) -> None:
     client.ended.append(ref)
 
 
-class Session:
-    """One client's HTTP/1.1 keep-alive connections to the dimona API (aiohttp: about a
-    third of httpx's CPU per request, and the load generator's CPU counts on 2 cores)."""
-
-    def __init__(self, base: str, connections: int) -> None:
-        self.base = base
-        self.http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=connections),
-            timeout=aiohttp.ClientTimeout(total=30),
-        )
-
-    async def request(
-        self, method: str, url: str, headers: dict[str, str], body: Any = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        """(status, headers, body); the body is always read, so the connection is reused."""
-        async with self.http.request(method, url, json=body, headers=headers) as response:
-            return response.status, dict(response.headers), await response.read()
-
-    async def close(self) -> None:
-        await self.http.close()
+class Session(KeepAliveClient):
+    """One client's HTTP/1.1 keep-alive connections to the dimona API (bench/http.py: a
+    fraction of a general-purpose client's CPU per request, and the load generator's CPU
+    counts on 2 cores)."""
 
 
 async def declare(
@@ -682,14 +666,14 @@ async def declare(
         code, answer, text = await http.request(
             "POST", f"{http.base}{BASE}/declarations", headers, d.body
         )
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except (HttpError, TimeoutError) as exc:
         tally.error(f"POST {type(exc).__name__}", repr(exc))
         return None
     t1 = time.perf_counter()
     if code != 201:
         tally.error(f"POST {code}", f"{d.body} -> {text.decode(errors='replace')}")
         return None
-    location = answer["Location"]
+    location = answer["location"]
     declaration_id = int(location.rsplit("/", 1)[-1])
     polls = 0
     provisional = False
@@ -699,7 +683,7 @@ async def declare(
         polls += 1
         try:
             code, _, text = await http.request("GET", location, headers)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (HttpError, TimeoutError) as exc:
             tally.error(f"GET {type(exc).__name__}", repr(exc))
             return None
         if code == 200:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -73,10 +73,10 @@ class Database:
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as conn:
-            yield conn
+    def connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """One connection of the pool, for ``async with`` (the pool's own context manager:
+        no generator in between on the hot paths)."""
+        return self.pool.acquire()  # type: ignore[return-value]
 
     async def fetchval(self, query: str, *args: Any) -> Any:
         async with self.pool.acquire() as conn:

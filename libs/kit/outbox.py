@@ -302,8 +302,8 @@ class OutboxRelay:
     async def relay_once(self, conn: asyncpg.Connection) -> int:
         """Send one batch of unsent events and mark them sent; return how many."""
         rows = await conn.fetch(
-            """SELECT id, topic, key, value, headers::text AS headers FROM outbox
-                WHERE sent_at IS NULL ORDER BY id LIMIT $1""",
+            """SELECT id, event_id::text AS event_id, topic, key, value, headers::text AS headers
+                 FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1""",
             self.batch_size,
         )
         if not rows:
@@ -333,19 +333,24 @@ class OutboxRelay:
     async def _send(self, row: asyncpg.Record) -> asyncio.Future[Any]:
         """Hand one row to the producer; the future of its acknowledgement."""
         carrier = json.loads(row["headers"])
+        # The message's correlation id (a header of FastStream's) is the event's id: found
+        # in the logs of both sides, and no id to generate per message.
+        message = {
+            "topic": row["topic"],
+            "key": row["key"],
+            "headers": carrier,
+            "correlation_id": row["event_id"],
+            "no_confirm": True,
+        }
         if not self.traced:
             # The stored context travels on unchanged, for a traced consumer downstream.
-            return await self.broker.publish(
-                row["value"], topic=row["topic"], key=row["key"], headers=carrier, no_confirm=True
-            )
+            return await self.broker.publish(row["value"], **message)
         token = otel_context.attach(propagate.extract(carrier))
         try:
             # The telemetry middleware injects the new producer span's context.
             for name in ("traceparent", "tracestate"):
                 carrier.pop(name, None)
-            return await self.broker.publish(
-                row["value"], topic=row["topic"], key=row["key"], headers=carrier, no_confirm=True
-            )
+            return await self.broker.publish(row["value"], **message)
         finally:
             otel_context.detach(token)
 

@@ -97,10 +97,11 @@ async def post_declaration(request: Request, principal: Principal = DeclarantAut
         )
     except BadRequest as exc:
         return problem(400, "Bad Request", exc.detail, invalidParams=exc.invalid_params)
+    deps = _deps(runtime)
     async with runtime.db.connection() as conn:
-        declaration_id = await _deps(runtime).numbers.next(conn)
+        declaration_id = await deps.numbers.next(conn)
         period_employer = (
-            await repo.period_employer(conn, declaration.period_id)
+            await deps.period_employers.get(conn, declaration.period_id)
             if declaration.kind != Kind.IN
             else None
         )
@@ -111,7 +112,7 @@ async def post_declaration(request: Request, principal: Principal = DeclarantAut
             principal.organisation, employer, Scope.DIMONA, runtime.clock.today()
         ):
             return problem(403, "Forbidden", f"No valid Dimona mandate for employer {employer}")
-        await receive(conn, _deps(runtime), declaration, employer)
+        await receive(conn, deps, declaration, employer)
     location = _href(request, f"/declarations/{declaration_id}")
     return Response(status_code=201, headers={"Location": location})
 
@@ -187,6 +188,8 @@ async def get_declaration(
         or not may_read(runtime, principal, row["employer_nsso"], row["declarant"])
     ):
         return problem(404, "Not Found", f"Declaration {declaration_id} not found")
+    if row["period_id"] == row["id"] and row["result"] in ("A", "W"):  # an IN's new period
+        _deps(runtime).period_employers.remember(row["period_id"], row["employer_nsso"])
     return JSONResponse(declaration_body(request, runtime, row))
 
 

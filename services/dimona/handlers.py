@@ -54,6 +54,7 @@ class Deps:
     rules: RuleSettings
     contest_window_days: int = 5
     numbers: repo.DimonaNumbers = dataclasses.field(default_factory=repo.DimonaNumbers)
+    period_employers: repo.PeriodEmployers = dataclasses.field(default_factory=repo.PeriodEmployers)
 
 
 # -- context of the rules -----------------------------------------------------------------

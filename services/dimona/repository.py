@@ -97,11 +97,33 @@ class DimonaNumbers:
         return self._free.popleft()
 
 
-async def period_employer(conn: asyncpg.Connection, period_id: int | None) -> str | None:
-    """The employer of a period, if it exists."""
-    if period_id is None:
-        return None
-    return await conn.fetchval("SELECT employer_nsso FROM periods WHERE id = $1", period_id)
+class PeriodEmployers:
+    """The employer of each period, as far as this process has seen it: a period never
+    changes employer and is never deleted, so what was seen stays true. A POST for an OUT,
+    UPDATE or CANCEL needs it for the mandate check; the client has read the IN's result
+    (which names the period and its employer) just before, through the same API."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self._known: dict[int, str] = {}
+
+    def remember(self, period_id: int, employer_nsso: str) -> None:
+        if period_id not in self._known and len(self._known) >= self.size:
+            del self._known[next(iter(self._known))]  # the oldest goes
+        self._known[period_id] = employer_nsso
+
+    async def get(self, conn: asyncpg.Connection, period_id: int | None) -> str | None:
+        """The employer of the period, if it exists."""
+        if period_id is None:
+            return None
+        employer = self._known.get(period_id)
+        if employer is None:
+            employer = await conn.fetchval(
+                "SELECT employer_nsso FROM periods WHERE id = $1", period_id
+            )
+            if employer is not None:
+                self.remember(period_id, employer)
+        return employer
 
 
 def declaration_insert(
