@@ -20,24 +20,29 @@ def register(runtime: ServiceRuntime) -> None:
         return runtime.state["dimona_deps"]
 
     # The declarations of the consumer batch being handled (one batch at a time).
-    batch: list[handlers.Batch] = []
+    current: handlers.Batch | None = None
 
     async def load_batch(conn: asyncpg.Connection, messages: list[Message]) -> None:
+        nonlocal current
         ids = []
         for message in messages:
             received = parse_payload(message.envelope)
             assert isinstance(received, DimonaDeclarationReceived)
             ids.append(received.declaration_id)
-        batch[:] = [handlers.Batch(conn, deps())]
-        await batch[0].load(ids)
+        current = handlers.Batch(conn, deps())
+        await current.load(ids)
 
     async def declarations(conn: asyncpg.Connection, message: Message) -> None:
         received = parse_payload(message.envelope)
         assert isinstance(received, DimonaDeclarationReceived)
-        await batch[0].process(received.declaration_id)
+        assert current is not None, "load_batch runs first"
+        await current.process(received.declaration_id)
 
     async def write_batch(conn: asyncpg.Connection) -> None:
-        await batch.pop().flush()
+        nonlocal current
+        batch, current = current, None
+        assert batch is not None
+        await batch.flush()
 
     async def identifications(conn: asyncpg.Connection, message: Message) -> None:
         resolved = parse_payload(message.envelope)
