@@ -1,9 +1,10 @@
 """The batch channel's entry point into dimona: ``DIMN`` forms of ``batch.forms.v1``.
 
 A form is processed exactly as a REST declaration, in the consumer's transaction: it gets
-a declaration id, is recorded with its ticket and position, and is evaluated at once by
-:func:`socsec.dimona.handlers.process`, so its ``DimonaNotified`` carries
-``batch_ticket``/``batch_position`` back to the batch service. What REST answers with an
+a declaration id, is recorded with its ticket and position, and is evaluated at once by the
+consumer batch's :class:`socsec.dimona.handlers.Batch` (whose writes go out in one
+statement at the end of the batch, or sooner when a later form needs them), so its
+``DimonaNotified`` carries ``batch_ticket``/``batch_position`` back to the batch service. What REST answers with an
 HTTP status becomes an anomaly of the form here, because a batch file is never refused for
 one form: no mandate of the sender's holder for the employer is 90256-155 (REST: 403), a
 form that breaks the schema gets its structural anomalies (REST: 400).
@@ -26,7 +27,7 @@ from socsec.dimona import handlers
 from socsec.dimona import repository as repo
 from socsec.dimona.domain.batch_form import FormRefused, read_form, structural
 from socsec.dimona.domain.model import Declaration, Kind, Outcome, Result
-from socsec.kit.consumer import Handler, Message
+from socsec.kit.consumer import Message
 from socsec.kit.runtime import ServiceRuntime
 
 #: Batch environments dimona processes (T files are only acknowledged by the batch service).
@@ -59,10 +60,14 @@ async def _employer_concerned(
 
 
 async def process_form(
-    conn: asyncpg.Connection, deps: handlers.Deps, form: BatchFormSubmitted
+    conn: asyncpg.Connection,
+    deps: handlers.Deps,
+    form: BatchFormSubmitted,
+    batch: handlers.Batch | None = None,
 ) -> Outcome | None:
     """Record and process one batch form; ``None`` when it is not dimona's (a DMFA or DMWA
-    form, a test file) or was already processed."""
+    form, a test file) or was already processed. With ``batch`` (the consumer batch's), its
+    writes join the batch's, sent once at its end; without, they are sent at once."""
     if form.file_type != "DIMN" or form.environment not in ENVIRONMENTS:
         return None
     if await repo.declaration_at_position(conn, form.ticket, form.position) is not None:
@@ -80,7 +85,9 @@ async def process_form(
         else FormRefused((structural("90059-163", tag="Form"),))
     )
     if isinstance(reading, FormRefused):
-        return await _refuse(conn, deps, form, declaration_id, reading)
+        return await _refuse(conn, deps, form, declaration_id, reading, batch)
+    if batch is not None and reading.period_id:
+        await batch.settle({("period", reading.period_id)})  # an IN of this batch made it
     employer = await _employer_concerned(conn, deps, reading)
     if employer is not None and not deps.authorizer.may_act(
         form.declarant, employer, Scope.DIMONA, deps.clock.today()
@@ -93,7 +100,9 @@ async def process_form(
         batch_ticket=form.ticket,
         batch_position=form.position,
     )
-    return await handlers.process(conn, deps, declaration_id)
+    if batch is None:
+        return await handlers.process(conn, deps, declaration_id)
+    return await batch.process(declaration_id)
 
 
 async def _refuse(
@@ -102,6 +111,7 @@ async def _refuse(
     form: BatchFormSubmitted,
     declaration_id: int,
     refused: FormRefused,
+    batch: handlers.Batch | None = None,
 ) -> Outcome:
     """A form that cannot be evaluated: recorded and notified as refused (B) at once. Its
     kind is the block's; a form without any is recorded as an IN (the column needs one)."""
@@ -132,7 +142,8 @@ async def _refuse(
         ssin=refused.ssin,
         period_id=refused.period_id,
     )
-    writes = repo.ProcessingWrites()
+    # In the batch's writes when there is one: its events keep the order of the forms.
+    writes = batch.writes if batch is not None else repo.ProcessingWrites()
     writes.outcome(
         declaration_id,
         status="PROCESSED",
@@ -145,16 +156,38 @@ async def _refuse(
         contest_deadline=deadline,
     )
     writes.event(handlers.notification(deps, declaration, outcome, row, now, deadline))
-    await writes.execute(conn)
+    if batch is None:
+        await writes.execute(conn)
     return outcome
 
 
-def handler(runtime: ServiceRuntime) -> Handler:
-    """The idempotent consumer of ``batch.forms.v1`` for dimona."""
+def subscribe(runtime: ServiceRuntime) -> None:
+    """The idempotent consumer of ``batch.forms.v1`` for dimona: the forms of a consumer
+    batch are processed in order, their writes sent in one statement at its end."""
+    current: handlers.Batch | None = None
+
+    def deps() -> handlers.Deps:
+        return runtime.state["dimona_deps"]
+
+    async def start_batch(conn: asyncpg.Connection, messages: list[Message]) -> None:
+        nonlocal current
+        current = handlers.Batch(conn, deps())
 
     async def on_form(conn: asyncpg.Connection, message: Message) -> None:
         form = parse_payload(message.envelope)
         assert isinstance(form, BatchFormSubmitted)
-        await process_form(conn, runtime.state["dimona_deps"], form)
+        await process_form(conn, deps(), form, current)
 
-    return on_form
+    async def write_batch(conn: asyncpg.Connection) -> None:
+        nonlocal current
+        batch, current = current, None
+        assert batch is not None
+        await batch.flush()
+
+    runtime.subscribe(
+        "batch.forms.v1",
+        on_form,
+        name="batch-forms",
+        before_batch=start_batch,
+        after_batch=write_batch,
+    )

@@ -65,4 +65,4 @@ def register(runtime: ServiceRuntime) -> None:
     )
     runtime.subscribe("registry.identifications.v1", identifications, name="identifications")
     runtime.subscribe("registry.workers.v1", workers, name="workers")
-    runtime.subscribe("batch.forms.v1", batch_forms.handler(runtime), name="batch-forms")
+    batch_forms.subscribe(runtime)

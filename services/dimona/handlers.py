@@ -229,6 +229,8 @@ class Batch:
         self._rows: dict[int, asyncpg.Record] = {}
         self._loaded: dict[int, tuple[Declaration, repo.ContextRows]] = {}
         self._touched: set[tuple[str, object]] = set()
+        #: What the writes gathered and not yet sent touch.
+        self._pending: set[tuple[str, object]] = set()
 
     async def load(self, declaration_ids: list[int]) -> None:
         """Lock the declarations and read the contexts of those still to process."""
@@ -247,6 +249,13 @@ class Batch:
         """Send the writes gathered so far. (What the batch touched stays marked: the
         contexts read by :meth:`load` predate all of it.)"""
         await self.writes.execute(self.conn)
+        self._pending.clear()
+
+    async def settle(self, keys: set[tuple[str, object]]) -> None:
+        """Send the gathered writes if any of them touches ``keys`` (before reading what
+        they change outside :meth:`process`)."""
+        if keys & self._pending:
+            await self.flush()
 
     async def process(
         self,
@@ -283,13 +292,17 @@ class Batch:
                 )
             elif identification_failed is not None:
                 declaration = dataclasses.replace(declaration, identified=False)
-            if self.writes:
+            query = context_query(self.deps, declaration)
+            rows = (await repo.contexts(self.conn, [query]))[0]
+            if _keys(declaration, rows) & self._pending:  # read before earlier writes went
                 await self.flush()
-            rows = (await repo.contexts(self.conn, [context_query(self.deps, declaration)]))[0]
+                rows = (await repo.contexts(self.conn, [query]))[0]
         outcome = self._evaluate(declaration, rows, row, identified, answering_identification)
-        self._touched |= _keys(declaration, rows)
+        keys = _keys(declaration, rows)
         if outcome.ssin:
-            self._touched.add(("worker", outcome.ssin))
+            keys.add(("worker", outcome.ssin))
+        self._touched |= keys
+        self._pending |= keys
         return outcome
 
     def _evaluate(
@@ -347,8 +360,9 @@ class Batch:
                     ),
                 )
             )
-            self._touched.add(("period", change.after.id))
-            self._touched.add(("worker", change.after.ssin))
+            for key in (("period", change.after.id), ("worker", change.after.ssin)):
+                self._touched.add(key)
+                self._pending.add(key)
         period_id = change.after.id if change else outcome.period_id
         # The period exists when this declaration created it or the rules found it.
         if period_id is not None and not simulation and (change or ctx.period(period_id)):

@@ -4,6 +4,8 @@ every file validated against the official schemas."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from batch.batch_fixtures import (
     HEADER,
@@ -205,6 +207,63 @@ async def test_mixed_dimona_file_gets_its_noti_then_the_final_answer(services, e
 
     await eventually(delivered, what="the NOTI files in OUT")
     assert (out / body["noti"][0]["fileName"]).read_bytes() == first
+
+
+async def test_forms_of_one_worker_in_one_file_see_each_other(services, env, caplog) -> None:
+    """The forms of a file reach dimona in consumer batches whose writes go out together: a
+    form still sees the periods the forms before it opened (and a refused form between
+    them changes nothing), without the batch failing over to one form at a time."""
+    caplog.set_level(logging.WARNING, logger="socsec.kit.consumer")
+    batch, _ = services
+
+    def student(start: str, end: str) -> str:
+        return dimona_in(start=start, end=end, planned=16)
+
+    forms = [
+        ("FIRST", dimona_form(student("2026-07-06", "2026-07-10"), "FIRST"), "1", []),
+        ("SAME", dimona_form(student("2026-07-06", "2026-07-10"), "SAME"), "0", ["90373-333"]),
+        (
+            "BROKEN",
+            dimona_form(
+                student("2026-07-20", "2026-07-24").replace(
+                    "<NaturalPerson><INSS>05021408828</INSS></NaturalPerson>", ""
+                ),
+                "BROKEN",
+            ),
+            "0",
+            ["90017-001"],
+        ),
+        (
+            "OVERLAP",
+            dimona_form(student("2026-07-08", "2026-07-14"), "OVERLAP"),
+            "0",
+            ["90373-334"],
+        ),
+        ("LATER", dimona_form(student("2026-07-13", "2026-07-17"), "LATER"), "1", []),
+    ]
+    content = dimona_file(*(form for _, form, _, _ in forms))
+    ticket = await batch.send_set(f"DIMN.054321.{TODAY}.00002.R", [content])
+    assert (await batch.acrf(ticket))["acrf"]["resultCode"] == 1
+    [noti] = await batch.noti_files(ticket, 1)
+    answered = _forms(noti)
+    assert list(answered) == [reference for reference, _, _, _ in forms]
+    for reference, _, code, anomalies in forms:
+        form = answered[reference]
+        assert form.findtext("HandlingResult/ResultCode") == code, reference
+        errors = [e.text for e in form.iterfind("HandlingResult/AnomalyReport/ErrorID")]
+        assert errors == anomalies, reference
+    first = answered["FIRST"].findtext("HandledReference/ReferenceNbr")
+    periods = [
+        e.payload["after"]
+        for e in await read_topic(env.bootstrap, env.topic("dimona.periods.v1"))
+        if e.payload["after"]["insz"] == "05021408828"
+    ]
+    assert not [r for r in caplog.records if "one by one" in r.getMessage()]
+    later = answered["LATER"].findtext("HandledReference/ReferenceNbr")
+    assert [(str(p["id"]), p["start_date"]) for p in periods] == [
+        (first, "2026-07-06"),
+        (later, "2026-07-13"),
+    ]
 
 
 async def test_simulation_file_is_processed_without_a_trace_in_the_personnel_file(
