@@ -4,10 +4,10 @@ A form is processed exactly as a REST declaration, in the consumer's transaction
 a declaration id, is recorded with its ticket and position, and is evaluated at once by the
 consumer batch's :class:`socsec.dimona.handlers.Batch` (whose writes go out in one
 statement at the end of the batch, or sooner when a later form needs them), so its
-``DimonaNotified`` carries ``batch_ticket``/``batch_position`` back to the batch service. What REST answers with an
-HTTP status becomes an anomaly of the form here, because a batch file is never refused for
-one form: no mandate of the sender's holder for the employer is 90256-155 (REST: 403), a
-form that breaks the schema gets its structural anomalies (REST: 400).
+``DimonaNotified`` carries ``batch_ticket``/``batch_position`` back to the batch service.
+What REST answers with an HTTP status becomes an anomaly of the form here, because a batch
+file is never refused for one form: no mandate of the sender's holder for the employer is
+90256-155 (REST: 403), a form that breaks the schema gets its structural anomalies (REST: 400).
 
 ``(ticket, position)`` is unique among declarations: a form delivered again (the same
 event, or the same form published again) is recognised and changes nothing.
