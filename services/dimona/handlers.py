@@ -29,6 +29,7 @@ from socsec.dimona.codec import declaration_from_text, notification_anomaly, per
 from socsec.dimona.domain.model import (
     Declaration,
     Employer,
+    Kind,
     Outcome,
     Period,
     Result,
@@ -130,6 +131,12 @@ def context_query(deps: Deps, declaration: Declaration) -> repo.ContextQuery:
         employer_nsso=employer,
         insz=declaration.ssin or None,
         year=declaration.start_date.year if declaration.start_date else None,
+        # An OUT, UPDATE or CANCEL counts when its period does (an UPDATE keeps the type).
+        quota=(
+            declaration.features.worker_type in repo.QUOTA_TYPES
+            if declaration.kind == Kind.IN
+            else None
+        ),
     )
 
 
@@ -215,7 +222,9 @@ async def receive(
 class Batch:
     """Declarations processed together in the caller's transaction (a consumer batch):
     their rows locked and their contexts read in one round trip each (:meth:`load`), their
-    writes sent in one statement (:meth:`flush`, which the caller awaits last).
+    writes sent in one statement (:meth:`flush`, which the caller awaits last). Workers
+    whose student or art. 17 quota they count towards are locked first
+    (:func:`~socsec.dimona.repository.lock_quota_workers`).
 
     A declaration whose context an earlier one of the batch may have changed (the same
     worker or period, or the same declaration delivered again) first sends the writes
@@ -240,9 +249,9 @@ class Batch:
             for declaration_id, row in self._rows.items()
             if row["status"] == "RECEIVED"
         }
-        rows = await repo.contexts(
-            self.conn, [context_query(self.deps, d) for d in pending.values()]
-        )
+        queries = [context_query(self.deps, d) for d in pending.values()]
+        await repo.lock_quota_workers(self.conn, queries)
+        rows = await repo.contexts(self.conn, queries)
         self._loaded = dict(zip(pending, zip(pending.values(), rows, strict=True), strict=True))
 
     async def flush(self) -> None:
@@ -293,6 +302,7 @@ class Batch:
             elif identification_failed is not None:
                 declaration = dataclasses.replace(declaration, identified=False)
             query = context_query(self.deps, declaration)
+            await repo.lock_quota_workers(self.conn, [query])
             rows = (await repo.contexts(self.conn, [query]))[0]
             if _keys(declaration, rows) & self._pending:  # read before earlier writes went
                 await self.flush()

@@ -427,6 +427,12 @@ class ContextRows:
     quota: dict[int, dict[int, tuple[str, int, int]]]
 
 
+#: The worker types whose planned hours count towards a yearly quota at every employer.
+QUOTA_TYPES = ("STU", "O17", "S17", "T17")
+#: First key of the advisory locks of :func:`lock_quota_workers` (the quota anomaly's code).
+QUOTA_LOCK_CLASS = 90017369
+
+
 @dataclass(frozen=True)
 class ContextQuery:
     """What one declaration's context is read from (see :func:`contexts`)."""
@@ -435,6 +441,37 @@ class ContextQuery:
     employer_nsso: str | None
     insz: str | None
     year: int | None
+    #: Whether the declaration counts towards its worker's quota (see
+    #: :func:`lock_quota_workers`): ``None`` when its period's worker type decides.
+    quota: bool | None = False
+
+
+async def lock_quota_workers(conn: asyncpg.Connection, queries: list[ContextQuery]) -> None:
+    """Lock, until the end of the transaction, the workers whose yearly quota the
+    declarations of ``queries`` count towards, before their contexts are read.
+
+    A worker's student and art. 17 hours are summed over every employer, and two
+    processors handle two employers' declarations at the same time: without the lock,
+    each would read the worker's periods without the other's and neither would see the
+    quota exceeded. The locks are taken in INSZ order, in one statement, so two batches
+    that lock several workers cannot deadlock on each other."""
+    if not any(q.quota is not False for q in queries):
+        return
+    await conn.execute(
+        """SELECT pg_advisory_xact_lock($4::integer, hashtext(w.insz))
+             FROM (SELECT DISTINCT coalesce(q.insz, p.insz) AS insz
+                     FROM unnest($1::text[], $2::bigint[], $3::boolean[])
+                          AS q(insz, period_id, quota)
+                     LEFT JOIN periods p ON p.id = q.period_id
+                    WHERE q.quota OR (q.quota IS NULL AND p.worker_type = ANY($5::text[]))
+                    ORDER BY 1) w
+            WHERE w.insz IS NOT NULL""",
+        [q.insz for q in queries],
+        [q.period_id for q in queries],
+        [q.quota for q in queries],
+        QUOTA_LOCK_CLASS,
+        list(QUOTA_TYPES),
+    )
 
 
 async def contexts(conn: asyncpg.Connection, queries: list[ContextQuery]) -> list[ContextRows]:
@@ -454,7 +491,7 @@ async def contexts(conn: asyncpg.Connection, queries: list[ContextQuery]) -> lis
                               coalesce(planned_days,
                                        coalesce(end_date, start_date) - start_date + 1)))
                      FROM periods
-                    WHERE insz = k.insz AND worker_type IN ('STU', 'O17', 'S17', 'T17')
+                    WHERE insz = k.insz AND worker_type = ANY($5::text[])
                       AND NOT is_cancelled
                       AND extract(year FROM start_date)::int = ANY(k.years)) AS quota
              FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[])
@@ -470,6 +507,7 @@ async def contexts(conn: asyncpg.Connection, queries: list[ContextQuery]) -> lis
         [q.employer_nsso for q in queries],
         [q.insz for q in queries],
         [q.year for q in queries],
+        list(QUOTA_TYPES),
     )
     return [_context_rows(row) for row in rows]
 

@@ -7,6 +7,9 @@ processed in one transaction on the real database, as the processor does with a 
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 from dimona.dimona_fixtures import (
     publish_reference_data,
@@ -20,11 +23,23 @@ from socsec.dimona.handlers import Batch
 
 BASE = "/REST/dimona/v2"
 EMPLOYER = {"employerId": 123456749}
+PLACE_OF_WORK = {
+    "name": "Campus",
+    "address": {
+        "street": "Rue Haute",
+        "houseNumber": "1",
+        "postCode": "1000",
+        "municipality": {"code": 21004, "name": "Brussels"},
+        "country": 150,
+    },
+}
 
 
-def declaration_in(ssin: str, start: str, worker_type: str = "OTH", **extra) -> dict:
+def declaration_in(
+    ssin: str, start: str, worker_type: str = "OTH", employer: dict = EMPLOYER, **extra
+) -> dict:
     return {
-        "employer": EMPLOYER,
+        "employer": employer,
         "worker": {"ssin": ssin},
         "dimonaIn": {
             "startDate": start,
@@ -122,16 +137,6 @@ async def test_student_hours_of_a_batch_count_towards_the_quota(api) -> None:
     """The worker's quota includes the student periods declared earlier in the batch: the
     last one exceeds the yearly hours, a warning with the hours exceeded."""
     limit = api.app.state.runtime.settings.student_quota_hours_from_2025
-    place = {
-        "name": "Campus",
-        "address": {
-            "street": "Rue Haute",
-            "houseNumber": "1",
-            "postCode": "1000",
-            "municipality": {"code": 21004, "name": "Brussels"},
-            "country": 150,
-        },
-    }
     planned = [limit // 2, limit - limit // 2 - 2, 12]
     weeks = [
         ("2026-09-07", "2026-09-11"),
@@ -146,7 +151,7 @@ async def test_student_hours_of_a_batch_count_towards_the_quota(api) -> None:
                 "STU",
                 endDate=end,
                 plannedHoursNumber=hours,
-                studentPlaceOfWork=place,
+                studentPlaceOfWork=PLACE_OF_WORK,
             )
         )
         for (start, end), hours in zip(weeks, planned, strict=True)
@@ -155,6 +160,67 @@ async def test_student_hours_of_a_batch_count_towards_the_quota(api) -> None:
     assert await status(api, ids[0]) == ("A", [])
     assert await status(api, ids[1]) == ("A", [])
     response = await api.http.get(f"{BASE}/declarations/{ids[2]}")
+    result = response.json()["declarationStatus"]
+    assert result["result"] == "W", result
+    [anomaly] = result["anomalies"]
+    assert anomaly["code"].endswith("-369")
+    assert anomaly["quota"]["exceedingHoursNbr"] == 10
+
+
+@pytest.mark.parametrize("change", ["IN", "UPDATE"])
+async def test_two_processors_see_each_others_student_hours(api, env, change) -> None:
+    """Two employers' students of one worker, processed at the same time in two
+    transactions (two processors with a partition each): the second waits for the first,
+    a new student period or more hours on an existing one, and counts its hours, so the
+    quota exceeded is reported."""
+    limit = api.app.state.runtime.settings.student_quota_hours_from_2025
+
+    def student(employer: int, start: str, end: str, hours: int) -> dict:
+        return declaration_in(
+            "05031512367",
+            start,
+            "STU",
+            employer={"employerId": employer},
+            endDate=end,
+            plannedHoursNumber=hours,
+            studentPlaceOfWork=PLACE_OF_WORK,
+        )
+
+    if change == "IN":
+        first = await api.declare(student(123456749, "2026-09-07", "2026-09-11", limit - 2))
+    else:
+        period = await api.declare(student(123456749, "2026-09-07", "2026-09-11", 20))
+        await process_as_one_batch(api, [period])
+        first = await api.declare(
+            {"dimonaUpdate": {"periodId": period, "plannedHoursNumber": limit - 2}}
+        )
+    second = await api.declare(student(187654356, "2026-09-14", "2026-09-18", 12))
+
+    runtime = api.app.state.runtime
+    deps = runtime.state["dimona_deps"]
+    watcher = await env.connect("dimona")
+    try:
+        async with runtime.db.transaction() as conn:
+            batch = Batch(conn, deps)
+            await batch.load([first])
+            await batch.process(first)
+            await batch.flush()
+            # Not committed yet: the other processor starts on its own batch meanwhile.
+            other = asyncio.create_task(process_as_one_batch(api, [second]))
+            deadline = time.monotonic() + 10
+            while not await watcher.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ):
+                assert not other.done(), "the second batch read the quota without waiting"
+                assert time.monotonic() < deadline, "the second batch never waited"
+                await asyncio.sleep(0.02)
+            assert not other.done()
+        await other
+    finally:
+        await watcher.close()
+
+    assert await status(api, first) == ("A", [])
+    response = await api.http.get(f"{BASE}/declarations/{second}")
     result = response.json()["declarationStatus"]
     assert result["result"] == "W", result
     [anomaly] = result["anomalies"]
