@@ -108,6 +108,13 @@ def main(
     json_path: Path | None = typer.Option(
         None, "--json", help="Write the results here (default: results.json in the work folder)."
     ),
+    otlp_endpoint: str | None = typer.Option(
+        None,
+        "--otlp-endpoint",
+        help="Trace the services under test, exporting their spans over OTLP/HTTP here "
+        "(e.g. the `otlp` process of `socsec stack up --tracing`, http://127.0.0.1:4318). "
+        "Default: no exporter, no spans recorded.",
+    ),
 ) -> None:
     """Measure throughput; see docs/benchmarks.md."""
     names = list(SCENARIOS) if scenario == "all" else [scenario]
@@ -127,8 +134,12 @@ def main(
         timeout_s=timeout,
     )
     quiet_logging()
-    # No exporter, so no spans are recorded (the API's no-op provider): see docs/benchmarks.md.
-    os.environ["OTEL_TRACES_EXPORTER"] = "none"
+    # No exporter, so no spans are recorded (the API's no-op provider), unless asked for.
+    os.environ["OTEL_TRACES_EXPORTER"] = "otlp" if otlp_endpoint else "none"
+    if otlp_endpoint:
+        os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
+    else:
+        os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     _sigterm_as_interrupt()
 
     workdir = Path(tempfile.mkdtemp(prefix="socsec-bench-"))
@@ -136,7 +147,7 @@ def main(
     payload: dict[str, Any] = {
         "date": now_iso(),
         "machine": machine(),
-        "options": {**asdict(options), "loop": loop},
+        "options": {**asdict(options), "loop": loop, "otlp_endpoint": otlp_endpoint},
         "stack": "running" if use_running else "private",
         "scenarios": {},
     }

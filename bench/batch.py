@@ -48,6 +48,7 @@ from bench.common import (
     ScenarioReport,
     console,
     fmt_s,
+    tracing_env,
 )
 from socsec.contracts.identifiers import nsso_number_from
 from socsec.contracts.payloads.registry import (
@@ -288,7 +289,7 @@ def services(env: BenchEnv, workdir: Path, transfer: Path) -> Iterator[dict[str,
                 "SOCSEC_TOPIC_PREFIX": env.prefix,
                 "SOCSEC_HTTP_PORT": str(port),
                 "SOCSEC_LOG_LEVEL": "WARNING",
-                "OTEL_TRACES_EXPORTER": "none",
+                **tracing_env(),
                 "SOCSEC_TRANSFER_DIR": str(transfer),
                 "SOCSEC_SETTLE_SECONDS": "0.2",
                 "SOCSEC_WATCH_INTERVAL_SECONDS": "0.1",

@@ -107,6 +107,24 @@ class ScenarioReport:
 # -- logging and output ----------------------------------------------------------------
 
 
+#: Tracing settings the services under test take from the bench's environment when traced.
+TRACING_VARIABLES = ("OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "SOCSEC_TRACE_SQL")
+
+
+def tracing_env() -> dict[str, str]:
+    """The tracing variables of a service under test: no exporter, so no spans recorded
+    (the default), or OTLP/HTTP to the endpoint of ``--otlp-endpoint``, with the sampler
+    and ``SOCSEC_TRACE_SQL`` of the bench's environment."""
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if os.environ.get("OTEL_TRACES_EXPORTER") != "otlp" or not endpoint:
+        return {"OTEL_TRACES_EXPORTER": "none"}
+    return {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        **{name: os.environ[name] for name in TRACING_VARIABLES if name in os.environ},
+    }
+
+
 def quiet_logging() -> None:
     """WARNING and above only: per-message INFO lines would be measured along with the rest."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -67,6 +67,7 @@ from bench.common import (
     console,
     fmt_rate,
     rate,
+    tracing_env,
 )
 from bench.http import HttpError, KeepAliveClient
 from bench.messaging import raw_kafka
@@ -173,7 +174,7 @@ def _service_env(env: BenchEnv, service: str, port: int, extra: dict[str, str]) 
         "SOCSEC_TOPIC_PREFIX": env.prefix,
         "SOCSEC_HTTP_PORT": str(port),
         "SOCSEC_LOG_LEVEL": "WARNING",
-        "OTEL_TRACES_EXPORTER": "none",
+        **tracing_env(),
         "OTEL_SERVICE_NAME": f"socsec-{service}",
         **extra,
     }

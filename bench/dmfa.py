@@ -51,6 +51,7 @@ from bench.common import (
     quiet_kafka_client,
     quiet_logging,
     rate,
+    tracing_env,
 )
 from socsec.contracts.envelope import Envelope
 from socsec.contracts.identifiers import is_valid_enterprise_number, nsso_number_from
@@ -254,7 +255,7 @@ def _service_env(env: BenchEnv) -> dict[str, str]:
         "SOCSEC_LOG_JSON": "false",
         "SOCSEC_LOG_LEVEL": "WARNING",
         "SOCSEC_SILENT_CHECK_SECONDS": "3600",
-        "OTEL_TRACES_EXPORTER": "none",
+        **tracing_env(),
     }
 
 

@@ -104,7 +104,12 @@ def create_http_app(
 
     if runtime.tracing.enabled:
         FastAPIInstrumentor.instrument_app(
-            app, tracer_provider=runtime.tracer_provider, excluded_urls="healthz,readyz,metrics"
+            app,
+            tracer_provider=runtime.tracer_provider,
+            excluded_urls="healthz,readyz,metrics",
+            # One server span a request: the ASGI "http send"/"http receive" spans (three
+            # more a request) say nothing an operator looks for, and cost as much again.
+            exclude_spans=["receive", "send"],
         )
     return app
 

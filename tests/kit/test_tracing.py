@@ -67,6 +67,16 @@ async def test_one_trace_spans_http_outbox_kafka_consumer_database(env, db, span
     def has(predicate) -> bool:
         return any(predicate(s) for s in trace)
 
+    # One span for the request itself: no ASGI "http send" / "http receive" spans under it.
+    assert [
+        s.name
+        for s in trace
+        if s.parent
+        and s.parent.span_id == server.context.span_id
+        and s.kind == SpanKind.INTERNAL
+        and s.name.startswith(server.name)
+    ] == [], names
+
     assert has(lambda s: "INSERT INTO outbox" in str(s.attributes.get("db.statement", ""))), names
     assert has(lambda s: s.kind == SpanKind.PRODUCER and TOPIC in s.name), names
     assert has(lambda s: s.kind == SpanKind.CONSUMER and s.name == "handle kit.echo"), names
