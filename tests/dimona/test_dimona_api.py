@@ -76,7 +76,8 @@ async def test_life_of_a_period_in_out_update_cancel(dimona, env) -> None:
     assert relation["worker"] == {"ssin": "85073003328"}
     assert relation["periods"][0]["id"] == in_id
 
-    changes = [e for e in await read_topic(env.bootstrap, env.topic("dimona.periods.v1"))]
+    # The results are read from the database; their events follow through the relay.
+    changes = await _wait_for(env, "dimona.periods.v1", 4)
     assert [e.payload["kind"] for e in changes] == ["IN", "OUT", "UPDATE", "CANCEL"]
     assert changes[1].payload["before"]["end_date"] is None
     assert changes[1].payload["after"]["end_date"] == "2026-09-30"
@@ -151,11 +152,7 @@ async def test_worker_without_ssin_gets_provisional_then_final_notification(dimo
     final = await dimona.result(declaration)
     assert final["declarationStatus"]["result"] == "A"
     assert final["worker"]["ssin"] == "90220300113"
-    notes = [
-        e.payload
-        for e in await read_topic(env.bootstrap, env.topic("dimona.notifications.v1"))
-        if e.payload["declaration_id"] == declaration
-    ]
+    notes = await _notifications_of(env, declaration, 2)
     assert [(n["result"], n["final"]) for n in notes] == [("S", False), ("A", True)]
 
 
@@ -321,6 +318,24 @@ async def _wait_for(env, topic: str, count: int, timeout: float = 20) -> list:
         return found if len(found) >= count else None
 
     return await eventually(enough, timeout=timeout, what=f"{count} message(s) on {topic}")
+
+
+async def _notifications_of(env, declaration_id: int, count: int, timeout: float = 20) -> list:
+    """The payloads of the notifications of one declaration, once there are ``count``: a
+    result is read from the database before the relay has published its notification."""
+    from kit.conftest import eventually
+
+    async def enough():
+        found = [
+            e.payload
+            for e in await read_topic(env.bootstrap, env.topic("dimona.notifications.v1"))
+            if e.payload["declaration_id"] == declaration_id
+        ]
+        return found if len(found) >= count else None
+
+    return await eventually(
+        enough, timeout=timeout, what=f"{count} notification(s) of {declaration_id}"
+    )
 
 
 async def _resolve(env, request_id: str, outcome, insz: str | None) -> None:
