@@ -59,19 +59,48 @@ async def _employer_concerned(
     return period.employer_nsso if period else None
 
 
+def _ours(form: BatchFormSubmitted) -> bool:
+    return form.file_type == "DIMN" and form.environment in ENVIRONMENTS
+
+
+@dataclasses.dataclass
+class FormBatch:
+    """The forms of one consumer batch: the :class:`~socsec.dimona.handlers.Batch` their
+    declarations are processed in, and the forms already recorded, read for the whole
+    batch at its start (:func:`start`) and completed as its forms are recorded."""
+
+    batch: handlers.Batch
+    recorded: set[tuple[str, int]]
+
+
+async def start(
+    conn: asyncpg.Connection, deps: handlers.Deps, forms: list[BatchFormSubmitted]
+) -> FormBatch:
+    """A :class:`FormBatch` for ``forms``: which of them were recorded before, in one round
+    trip."""
+    positions = [(f.ticket, f.position) for f in forms if _ours(f)]
+    recorded = await repo.recorded_positions(conn, positions) if positions else set()
+    return FormBatch(handlers.Batch(conn, deps), recorded)
+
+
 async def process_form(
     conn: asyncpg.Connection,
     deps: handlers.Deps,
     form: BatchFormSubmitted,
-    batch: handlers.Batch | None = None,
+    forms: FormBatch | None = None,
 ) -> Outcome | None:
     """Record and process one batch form; ``None`` when it is not dimona's (a DMFA or DMWA
-    form, a test file) or was already processed. With ``batch`` (the consumer batch's), its
+    form, a test file) or was already processed. With ``forms`` (the consumer batch's), its
     writes join the batch's, sent once at its end; without, they are sent at once."""
-    if form.file_type != "DIMN" or form.environment not in ENVIRONMENTS:
+    if not _ours(form):
         return None
-    if await repo.declaration_at_position(conn, form.ticket, form.position) is not None:
+    if forms is not None:
+        if (form.ticket, form.position) in forms.recorded:
+            return None
+        forms.recorded.add((form.ticket, form.position))
+    elif await repo.declaration_at_position(conn, form.ticket, form.position) is not None:
         return None
+    batch = forms.batch if forms is not None else None
     declaration_id = await deps.numbers.next(conn)
     element = _form_element(form.form_xml)
     reading = (
@@ -164,25 +193,36 @@ async def _refuse(
 def subscribe(runtime: ServiceRuntime) -> None:
     """The idempotent consumer of ``batch.forms.v1`` for dimona: the forms of a consumer
     batch are processed in order, their writes sent in one statement at its end."""
-    current: handlers.Batch | None = None
+    current: FormBatch | None = None
+    #: The forms of the current batch, read once (by event id).
+    parsed: dict[object, BatchFormSubmitted] = {}
 
     def deps() -> handlers.Deps:
         return runtime.state["dimona_deps"]
 
+    def form_of(message: Message) -> BatchFormSubmitted:
+        form = parsed.pop(message.envelope.event_id, None) or parse_payload(message.envelope)
+        assert isinstance(form, BatchFormSubmitted)
+        return form
+
     async def start_batch(conn: asyncpg.Connection, messages: list[Message]) -> None:
         nonlocal current
-        current = handlers.Batch(conn, deps())
+        parsed.clear()
+        for message in messages:
+            form = parse_payload(message.envelope)
+            assert isinstance(form, BatchFormSubmitted)
+            parsed[message.envelope.event_id] = form
+        current = await start(conn, deps(), list(parsed.values()))
 
     async def on_form(conn: asyncpg.Connection, message: Message) -> None:
-        form = parse_payload(message.envelope)
-        assert isinstance(form, BatchFormSubmitted)
-        await process_form(conn, deps(), form, current)
+        await process_form(conn, deps(), form_of(message), current)
 
     async def write_batch(conn: asyncpg.Connection) -> None:
         nonlocal current
-        batch, current = current, None
-        assert batch is not None
-        await batch.flush()
+        forms, current = current, None
+        parsed.clear()
+        assert forms is not None
+        await forms.batch.flush()
 
     runtime.subscribe(
         "batch.forms.v1",

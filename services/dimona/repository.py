@@ -203,6 +203,20 @@ async def declaration_at_position(
     )
 
 
+async def recorded_positions(
+    conn: asyncpg.Connection, forms: list[tuple[str, int]]
+) -> set[tuple[str, int]]:
+    """Which of the batch forms ``(ticket, position)`` already have their declaration."""
+    rows = await conn.fetch(
+        """SELECT d.batch_ticket, d.batch_position
+             FROM unnest($1::text[], $2::integer[]) AS f(ticket, position)
+             JOIN declarations d ON d.batch_ticket = f.ticket AND d.batch_position = f.position""",
+        [ticket for ticket, _ in forms],
+        [position for _, position in forms],
+    )
+    return {(row["batch_ticket"], row["batch_position"]) for row in rows}
+
+
 _LOCK = (
     "SELECT id, status, environment, request::text AS request_text, identification_request,"
     " batch_ticket, batch_position FROM declarations"

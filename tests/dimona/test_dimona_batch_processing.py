@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 
 import pytest
+from batch.batch_fixtures import dimona_form, dimona_in
 from dimona.dimona_fixtures import (
     publish_reference_data,
     set_clock,
@@ -19,7 +21,10 @@ from dimona.dimona_fixtures import (
 )
 
 from socsec.contracts.envelope import Envelope
+from socsec.contracts.payloads.batch import BatchFormSubmitted
+from socsec.dimona import batch_forms
 from socsec.dimona.handlers import Batch
+from socsec.kit.clock import BRUSSELS
 
 BASE = "/REST/dimona/v2"
 EMPLOYER = {"employerId": 123456749}
@@ -226,3 +231,45 @@ async def test_two_processors_see_each_others_student_hours(api, env, change) ->
     [anomaly] = result["anomalies"]
     assert anomaly["code"].endswith("-369")
     assert anomaly["quota"]["exceedingHoursNbr"] == 10
+
+
+async def test_a_batch_form_delivered_again_is_recorded_once(api) -> None:
+    """The same DIMN form (its ticket and position) published twice in one consumer batch,
+    and once more in a later batch, is recorded and notified once."""
+    runtime = api.app.state.runtime
+    deps = runtime.state["dimona_deps"]
+    form = BatchFormSubmitted(
+        ticket="0000000000ABC",
+        position=1,
+        file_type="DIMN",
+        environment="R",
+        sender="123456",
+        declarant="M-PAYPRO",
+        go_file_name="GO.DIMONA.R.123456.20260901.00001",
+        received_at=datetime(2026, 9, 1, 8, tzinfo=BRUSSELS),
+        form_xml=dimona_form(
+            dimona_in("123456749", start="2026-09-07", end=None, planned=None, worker_type="OTH")
+        ),
+    )
+
+    async def consume(forms: list[BatchFormSubmitted]) -> list:
+        async with runtime.db.transaction() as conn:
+            batch = await batch_forms.start(conn, deps, forms)
+            outcomes = [await batch_forms.process_form(conn, deps, f, batch) for f in forms]
+            await batch.batch.flush()
+        return outcomes
+
+    first, twice = await consume([form, form])
+    assert first is not None and str(first.result) == "A", first
+    assert twice is None
+    assert await consume([form]) == [None]
+
+    async with runtime.db.connection() as conn:
+        recorded = await conn.fetch(
+            "SELECT id, result FROM declarations WHERE batch_ticket = $1", form.ticket
+        )
+        notified = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE topic LIKE '%dimona.notifications.v1'"
+        )
+    assert [r["result"] for r in recorded] == ["A"]
+    assert notified == 1
