@@ -75,6 +75,16 @@ async def process_as_one_batch(api, declaration_ids: list[int]) -> list:
     return outcomes
 
 
+async def assert_quota_exceeded_by(api, declaration_id: int, hours: int) -> None:
+    """The declaration got W with the student quota exceeded (90017-369) by ``hours``."""
+    response = await api.http.get(f"{BASE}/declarations/{declaration_id}")
+    result = response.json()["declarationStatus"]
+    assert result["result"] == "W", result
+    [anomaly] = result["anomalies"]
+    assert anomaly["code"].endswith("-369")
+    assert anomaly["quota"]["exceedingHoursNbr"] == hours
+
+
 async def status(api, declaration_id: int) -> tuple[str, list[str]]:
     response = await api.http.get(f"{BASE}/declarations/{declaration_id}")
     assert response.status_code == 200, response.text
@@ -164,12 +174,7 @@ async def test_student_hours_of_a_batch_count_towards_the_quota(api) -> None:
     await process_as_one_batch(api, ids)
     assert await status(api, ids[0]) == ("A", [])
     assert await status(api, ids[1]) == ("A", [])
-    response = await api.http.get(f"{BASE}/declarations/{ids[2]}")
-    result = response.json()["declarationStatus"]
-    assert result["result"] == "W", result
-    [anomaly] = result["anomalies"]
-    assert anomaly["code"].endswith("-369")
-    assert anomaly["quota"]["exceedingHoursNbr"] == 10
+    await assert_quota_exceeded_by(api, ids[2], 10)
 
 
 @pytest.mark.parametrize("change", ["IN", "UPDATE"])
@@ -225,12 +230,7 @@ async def test_two_processors_see_each_others_student_hours(api, env, change) ->
         await watcher.close()
 
     assert await status(api, first) == ("A", [])
-    response = await api.http.get(f"{BASE}/declarations/{second}")
-    result = response.json()["declarationStatus"]
-    assert result["result"] == "W", result
-    [anomaly] = result["anomalies"]
-    assert anomaly["code"].endswith("-369")
-    assert anomaly["quota"]["exceedingHoursNbr"] == 10
+    await assert_quota_exceeded_by(api, second, 10)
 
 
 async def test_a_batch_form_delivered_again_is_recorded_once(api) -> None:
